@@ -1,0 +1,41 @@
+"""What every command shares: one-line errors and exit codes."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Callable, Sequence
+
+from s5rf_neuro.errors import S5RFError
+
+EXIT_USER_ERROR = 2
+
+
+def cli_entry(prog: str) -> Callable[[Callable[[Sequence[str] | None], int]], Callable[[Sequence[str] | None], int]]:
+    """Wrap a command's `main(argv) -> exit code` so user mistakes print one line.
+
+    `S5RFError` and `OSError` (a file that cannot be read or written) become
+    `prog: error: message` on stderr and exit code 2; Ctrl-C exits 130.
+    Anything else is a bug and keeps its traceback.
+    """
+
+    def wrap(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
+        @functools.wraps(main)
+        def run(argv: Sequence[str] | None = None) -> int:
+            try:
+                code = main(argv)
+            except S5RFError as err:
+                print(f"{prog}: error: {err}", file=sys.stderr)
+                code = EXIT_USER_ERROR
+            except OSError as err:
+                where = f"{err.filename}: " if err.filename else ""
+                print(f"{prog}: error: {where}{err.strerror or err}", file=sys.stderr)
+                code = EXIT_USER_ERROR
+            except KeyboardInterrupt:
+                print(f"{prog}: interrupted", file=sys.stderr)
+                code = 130
+            return code
+
+        return run
+
+    return wrap

@@ -1,0 +1,129 @@
+"""Hardware target specifications: every number format and resource limit.
+
+A `TargetSpec` is the single source of truth for the fixed-point arithmetic.
+The quantiser produces integers that fit it, the golden simulator and the Lava
+`fixed_pt` process models execute exactly it, and the NIR metadata records it.
+
+Sources of the `loihi2` figures:
+
+- Neuron state of 24 bits (signed), 12-bit decay constants with 12 fractional
+  bits, synaptic weights with an 8-bit signed mantissa and a shared exponent
+  per connection: Lava's Loihi-2 bit-accurate process models
+  (`lava.proc.dense`, `lava.proc.lif`, `lava.proc.rf` in lava-nc 0.10) and
+  Intel's Loihi 2 brief, "Taking Neuromorphic Computing to the Next Level with
+  Loihi 2" (Intel Labs, 2021).
+- Weight exponent range [-8, 7]: the Loihi synapse format, Davies et al.,
+  "Loihi: A Neuromorphic Manycore Processor with On-Chip Learning",
+  IEEE Micro 38(1), 2018.
+- Graded spikes with up to 24-bit payload; 128 neuro cores per chip; up to
+  1 M neurons and 120 M synapses per chip: Intel Loihi 2 brief (2021). The
+  per-core limits below are those chip totals divided by 128 cores.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from s5rf_neuro.errors import TargetError
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """Number formats and limits of one execution target.
+
+    `quantized=False` (the `float` target) means no quantisation: the network
+    runs in float64 and the integer fields are unused.
+    """
+
+    name: str
+    quantized: bool
+    weight_bits: int = 8
+    """Signed weight mantissa bits, sign included: mantissa in [-2^(b-1), 2^(b-1)-1]."""
+    weight_exp_min: int = -8
+    """Smallest shared weight exponent of a connection (activation = (W·u)·2^exp)."""
+    weight_exp_max: int = 7
+    """Largest shared weight exponent of a connection."""
+    state_bits: int = 24
+    """Signed neuron state bits; state saturates at [-2^(b-1), 2^(b-1)-1]."""
+    decay_bits: int = 12
+    """Fractional bits of the decay constants c, s: λ̄ ≈ (c + i·s)/2^decay_bits."""
+    decay_rounding: str = "nearest"
+    """How `(c·re − s·im) >> decay_bits` rounds: "nearest" adds 2^(decay_bits-1) before the
+    arithmetic shift (ties towards +inf); "floor" is the plain arithmetic shift."""
+    threshold_bits: int = 24
+    """Unsigned bits of the per-neuron threshold, in state LSBs."""
+    spike_payload_bits: int = 8
+    """Unsigned bits of a graded spike (skip outputs carry values 0..L)."""
+    neurons_per_core: int = 8192
+    """Neurons one neuro core holds (1 M neurons per chip / 128 cores)."""
+    synapses_per_core: int = 937_500
+    """Synapses one neuro core holds (120 M synapses per chip / 128 cores)."""
+    cores_per_chip: int = 128
+    """Neuro cores per chip."""
+
+    @property
+    def state_min(self) -> int:
+        """Smallest representable neuron state (LSBs)."""
+        return -(1 << (self.state_bits - 1))
+
+    @property
+    def state_max(self) -> int:
+        """Largest representable neuron state (LSBs)."""
+        return (1 << (self.state_bits - 1)) - 1
+
+    @property
+    def weight_min(self) -> int:
+        """Smallest weight mantissa."""
+        return -(1 << (self.weight_bits - 1))
+
+    @property
+    def weight_max(self) -> int:
+        """Largest weight mantissa."""
+        return (1 << (self.weight_bits - 1)) - 1
+
+    @property
+    def threshold_max(self) -> int:
+        """Largest threshold (state LSBs)."""
+        return (1 << self.threshold_bits) - 1
+
+    @property
+    def decay_one(self) -> int:
+        """The integer that represents a decay of 1.0."""
+        return 1 << self.decay_bits
+
+    def with_weight_bits(self, bits: int) -> "TargetSpec":
+        """This spec with another weight mantissa width (for bit sweeps)."""
+        if not 2 <= bits <= 8:
+            raise TargetError(f"weight bits must be in 2..8, got {bits}")
+        return dataclasses.replace(self, name=f"{self.name}-w{bits}", weight_bits=bits)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form, for NIR metadata and JSON reports."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> "TargetSpec":
+        """Inverse of `to_dict`; unknown fields raise `TargetError`."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(fields) - known)
+        if unknown:
+            raise TargetError(f"unknown target spec field(s): {', '.join(unknown)}")
+        return cls(**fields)
+
+
+FLOAT = TargetSpec(name="float", quantized=False)
+LOIHI2 = TargetSpec(name="loihi2", quantized=True)
+
+TARGETS: dict[str, TargetSpec] = {spec.name: spec for spec in (FLOAT, LOIHI2)}
+
+
+def get_target(name: str) -> TargetSpec:
+    """The target called `name`; an unknown name raises `TargetError` listing the known ones."""
+    try:
+        return TARGETS[name]
+    except KeyError:
+        raise TargetError(
+            f"unknown target {name!r}; known targets: {', '.join(sorted(TARGETS))}"
+        ) from None
