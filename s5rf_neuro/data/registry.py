@@ -1,0 +1,59 @@
+"""One entry point from a checkpoint's `dataset["source"]` to a split of spikes.
+
+A source is a plain dict (stored in the checkpoint) saying how to rebuild the data:
+
+- ``{"kind": "digits"}`` (optional ``steps_per_row``, ``levels``): the embedded default;
+- ``{"kind": "shd" | "ssc" | "spoken-digits", "root": DIR, "binning": {...}, "channels": 140}``:
+  files in the official SHD layout in DIR; see `s5rf_neuro.data.shd` for binnings.
+"""
+
+from __future__ import annotations
+
+from s5rf_neuro.data import digits, shd
+from s5rf_neuro.data.base import SpikeData
+from s5rf_neuro.errors import DataError
+
+KINDS = ("digits",) + tuple(shd.FILE_SETS)
+
+
+def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
+    """`source` with every default made explicit, so that it rebuilds the same data later.
+
+    For a fixed-step binning without `time_steps`, T is fixed here from the train
+    split's longest sample (`train` when already loaded), so train and test
+    rasters share one length.
+    """
+    kind = source.get("kind")
+    if kind == "digits":
+        return {"kind": "digits", "steps_per_row": int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
+                "levels": int(source.get("levels", digits.LEVELS))}
+    if kind in shd.FILE_SETS:
+        if not source.get("root"):
+            raise DataError(f"data source {kind}: no data directory given")
+        out = {"kind": kind, "root": str(source["root"]), "binning": shd.resolve_binning(source.get("binning")),
+               "channels": int(source.get("channels", shd.DEFAULT_CHANNELS))}
+        if out["binning"]["mode"] == "fixed" and not out["binning"]["time_steps"]:
+            train = train if train is not None else load_split(out, "train")
+            out["binning"]["time_steps"] = train.time_steps
+        return out
+    raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
+
+
+def load_split(source: dict, split: str) -> SpikeData:
+    """The `split` ("train", "test", or "valid" for SSC) of the data set described by `source`."""
+    kind = source.get("kind")
+    if kind == "digits":
+        return digits.load_digits_split(split, int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
+                                        int(source.get("levels", digits.LEVELS)))
+    if kind in shd.FILE_SETS:
+        if not source.get("root"):
+            raise DataError(f"data source {kind}: no data directory given")
+        return shd.load_spike_file_split(kind, source["root"], split, source.get("binning"),
+                                         int(source.get("channels", shd.DEFAULT_CHANNELS)))
+    raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
+
+
+def dataset_info(source: dict, data: SpikeData) -> dict:
+    """The checkpoint's `dataset` dict (DESIGN §4) for data loaded from `source`."""
+    return {"name": data.name, "encoding": data.encoding, "time_steps": data.time_steps,
+            "input_dim": data.input_dim, "class_names": list(data.class_names), "source": dict(source)}

@@ -1,0 +1,240 @@
+"""Loaders for the Heidelberg spiking data sets (SHD, SSC) and files in their layout.
+
+Official HDF5 layout (one file per split)::
+
+    spikes/times   vlen float, spike times in seconds, one array per sample
+    spikes/units   vlen int, channel (0…699) of each spike
+    labels         (N,) int class index
+    extra/         keys (class names), speaker, meta_info/{gender, age, body_height}
+
+Two binnings turn a sample into a dense (T, C) raster, C = `channels`
+(700 input channels summed in groups of 700 / C, 140 by default):
+
+- ``{"mode": "duration", "bins": 250}`` (the paper's recipe): every sample is
+  cut into `bins` equal bins spanning [0, its own last spike time];
+- ``{"mode": "fixed", "bin_ms": 4.0, "time_steps": T}``: bins of a fixed
+  duration, which is what streaming hardware sees; samples are zero-padded
+  (or cut) to T bins; without `time_steps`, T covers the longest sample.
+
+A bin holding one or more spikes of a channel is 1, otherwise 0 (uint8).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from s5rf_neuro.data.base import SpikeData, check_labels
+from s5rf_neuro.errors import DataError
+
+INPUT_CHANNELS = 700
+DEFAULT_CHANNELS = 140
+DEFAULT_BINNING = {"mode": "duration", "bins": 250}
+REQUIRED = ("spikes/times", "spikes/units", "labels")
+CHUNK = 512  # samples binned at once, bounds the memory of the flat event arrays
+
+
+@dataclass(frozen=True)
+class FileSet:
+    """How one data set names its files and how many classes it has."""
+
+    title: str
+    prefix: str
+    splits: tuple[str, ...]
+    num_classes: int
+
+
+FILE_SETS = {
+    "shd": FileSet("SHD", "shd", ("train", "test"), 20),
+    "ssc": FileSet("SSC", "ssc", ("train", "valid", "test"), 35),
+    "spoken-digits": FileSet("spoken digits", "spoken_digits", ("train", "test"), 20),
+}
+
+
+@dataclass
+class RawSpikes:
+    """Spike events of one split as read from its file.
+
+    times[i] (seconds, float64) and units[i] (int64) hold the events of sample i.
+    """
+
+    times: list[np.ndarray]
+    units: list[np.ndarray]
+    labels: np.ndarray
+    class_names: list[str]
+    path: Path
+
+
+def split_path(kind: str, root: str | Path, split: str) -> Path:
+    """The file of `split` in `root`, or DataError naming the directory and the missing file."""
+    fs = FILE_SETS[kind]
+    root = Path(root)
+    if split not in fs.splits:
+        raise DataError(f"{fs.title}: no {split!r} split (has {', '.join(fs.splits)})")
+    if not root.is_dir():
+        raise DataError(f"{root}: no such data directory")
+    path = root / f"{fs.prefix}_{split}.h5"
+    if not path.is_file():
+        expected = ", ".join(f"{fs.prefix}_{s}.h5" for s in fs.splits)
+        hint = f"; found {path.name}.gz: decompress it with gunzip" if path.with_suffix(".h5.gz").is_file() else ""
+        raise DataError(f"{root}: missing {path.name} (expected the {fs.title} files {expected}){hint}")
+    return path
+
+
+def _decode(values: np.ndarray) -> list[str]:
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def read_raw(path: str | Path, num_classes: int, channels_in: int = INPUT_CHANNELS) -> RawSpikes:
+    """Read and check one file of the official layout.
+
+    Raises DataError naming the file for: not HDF5, a missing dataset, mismatched
+    sample counts, an empty set, labels outside [0, num_classes) (num_classes
+    is the length of `extra/keys` when present) and units outside [0, channels_in).
+    """
+    import h5py
+
+    path = Path(path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise DataError(f"{path}: not a readable HDF5 file ({err})") from None
+    with f:
+        for name in REQUIRED:
+            if name not in f:
+                raise DataError(f"{path}: missing dataset '{name}'")
+        times = [np.asarray(t, dtype=np.float64) for t in f["spikes/times"][:]]
+        units = [np.asarray(u, dtype=np.int64) for u in f["spikes/units"][:]]
+        labels = np.asarray(f["labels"][:], dtype=np.int64).reshape(-1)
+        keys = _decode(f["extra/keys"][:]) if "extra/keys" in f else None
+    if not (len(times) == len(units) == len(labels)):
+        raise DataError(
+            f"{path}: sample counts differ (spikes/times {len(times)}, spikes/units {len(units)}, labels {len(labels)})"
+        )
+    if len(labels) == 0:
+        raise DataError(f"{path}: empty data set (0 samples)")
+    class_names = keys if keys else [f"class {i}" for i in range(num_classes)]
+    check_labels(labels, len(class_names), str(path))
+    for i, (t, u) in enumerate(zip(times, units)):
+        if len(t) != len(u):
+            raise DataError(f"{path}: sample {i} has {len(t)} spike times but {len(u)} units")
+        if len(u) and (u.min() < 0 or u.max() >= channels_in):
+            raise DataError(f"{path}: sample {i} has a unit outside 0..{channels_in - 1}")
+    return RawSpikes(times, units, labels, class_names, path)
+
+
+def _flat(times: list[np.ndarray], units: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Concatenate events of several samples: (sample index, time, unit), each (E,)."""
+    lengths = np.fromiter((len(t) for t in times), dtype=np.int64, count=len(times))
+    sample = np.repeat(np.arange(len(times)), lengths)
+    if lengths.sum() == 0:
+        return sample, np.zeros(0), np.zeros(0, dtype=np.int64)
+    return sample, np.concatenate(times), np.concatenate(units)
+
+
+def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
+               channels_in: int = INPUT_CHANNELS) -> np.ndarray:
+    """Dense binary rasters (N, T, channels) uint8 of `raw` under `binning` (see module doc)."""
+    if channels < 1 or channels_in % channels:
+        raise DataError(f"channels: {channels} does not divide the {channels_in} input channels")
+    group = channels_in // channels
+    mode = binning.get("mode")
+    if mode == "duration":
+        steps = int(binning.get("bins", 250))
+    elif mode == "fixed":
+        bin_s = float(binning["bin_ms"]) / 1000.0
+        if binning.get("time_steps"):
+            steps = int(binning["time_steps"])
+        else:
+            longest = max((t.max() for t in raw.times if len(t)), default=0.0)
+            steps = max(1, math.floor(longest / bin_s) + 1)
+    else:
+        raise DataError(f"binning: unknown mode {mode!r} (choose duration or fixed)")
+    if steps < 1:
+        raise DataError(f"binning: need at least one time step, got {steps}")
+    out = np.zeros((len(raw.labels), steps, channels), dtype=np.uint8)
+    for start in range(0, len(raw.labels), CHUNK):
+        times, units = raw.times[start:start + CHUNK], raw.units[start:start + CHUNK]
+        sample, t, u = _flat(times, units)
+        if mode == "duration":
+            end = np.array([tt.max() if len(tt) else 0.0 for tt in times])
+            end = np.where(end > 0, end, 1.0)[sample]
+            b = np.minimum(np.floor(t / end * steps).astype(np.int64), steps - 1)
+        else:
+            b = np.floor(t / bin_s).astype(np.int64)
+        keep = (b >= 0) & (b < steps)
+        out[start + sample[keep], b[keep], u[keep] // group] = 1
+    return out
+
+
+def resolve_binning(binning: dict | None) -> dict:
+    """A complete binning dict: the paper's default, with the defaults of its mode filled in."""
+    b = dict(DEFAULT_BINNING if not binning else binning)
+    if b.get("mode") == "duration":
+        b.setdefault("bins", 250)
+    elif b.get("mode") == "fixed":
+        if "bin_ms" not in b or float(b["bin_ms"]) <= 0:
+            raise DataError("binning: fixed mode needs a positive bin_ms")
+        b.setdefault("time_steps", None)
+    else:
+        raise DataError(f"binning: unknown mode {b.get('mode')!r} (choose duration or fixed)")
+    return b
+
+
+def describe_binning(binning: dict, channels: int) -> str:
+    """One line for the checkpoint's `encoding` field."""
+    if binning["mode"] == "duration":
+        how = f"{binning['bins']} bins over each sample's duration"
+    else:
+        how = f"fixed {binning['bin_ms']} ms bins"
+    return f"{INPUT_CHANNELS} channels summed to {channels}, {how}, binarised"
+
+
+def load_spike_file_split(kind: str, root: str | Path, split: str, binning: dict | None = None,
+                          channels: int = DEFAULT_CHANNELS) -> SpikeData:
+    """Load one split of SHD / SSC / spoken-digits from directory `root` as binned spikes."""
+    fs = FILE_SETS[kind]
+    path = split_path(kind, root, split)
+    raw = read_raw(path, fs.num_classes)
+    b = resolve_binning(binning)
+    inputs = bin_spikes(raw, b, channels)
+    return SpikeData(inputs, raw.labels, raw.class_names, kind, describe_binning(b, channels))
+
+
+def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.ndarray], labels: np.ndarray,
+                     class_names: list[str], speakers: np.ndarray | None = None,
+                     speaker_names: list[str] | None = None, speaker_genders: list[str] | None = None) -> None:
+    """Write one split in the official layout, atomically (temp file, then rename).
+
+    times: per-sample spike times in seconds (stored as vlen float32);
+    units: per-sample channels (vlen uint16); labels (N,) (uint16);
+    speakers (N,) speaker index per sample. `extra/meta_info` holds one entry per
+    speaker: gender from `speaker_genders`, age and body_height 0 (unknown).
+    `extra/speaker_names` (an addition to the official layout) names the speakers.
+    """
+    import h5py
+
+    path = Path(path)
+    n = len(labels)
+    speakers = np.zeros(n, dtype=np.int64) if speakers is None else np.asarray(speakers)
+    num_speakers = int(speakers.max()) + 1 if n else 0
+    names = speaker_names or [f"speaker {i}" for i in range(num_speakers)]
+    genders = speaker_genders or ["unknown"] * num_speakers
+    tmp = path.with_name(path.name + ".tmp")
+    with h5py.File(tmp, "w") as f:
+        t_ds = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(np.float32))
+        u_ds = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(np.uint16))
+        for i in range(n):
+            t_ds[i] = np.asarray(times[i], dtype=np.float32)
+            u_ds[i] = np.asarray(units[i], dtype=np.uint16)
+        f.create_dataset("labels", data=np.asarray(labels, dtype=np.uint16))
+        f.create_dataset("extra/keys", data=np.array([c.encode() for c in class_names]))
+        f.create_dataset("extra/speaker", data=speakers.astype(np.uint16))
+        f.create_dataset("extra/speaker_names", data=np.array([s.encode() for s in names]))
+        f.create_dataset("extra/meta_info/gender", data=np.array([g.encode() for g in genders]))
+        f.create_dataset("extra/meta_info/age", data=np.zeros(num_speakers, dtype=np.uint16))
+        f.create_dataset("extra/meta_info/body_height", data=np.zeros(num_speakers, dtype=np.uint16))
+    tmp.replace(path)
