@@ -18,9 +18,10 @@ Definitions (per sample; layer l has H inputs, P neurons, T time steps):
   operation per input event for the identity synapse that forwards u_l to
   the layer's graded output. The fan-out is the dense one (every synapse of
   the row is read), zero-valued weights included.
-- **readout**: one real synapse per readout output for each spike of the
-  last layer (fan-out O); it updates O leaky integrators per step and does
-  not spike.
+- **readout**: one real synapse per readout output (fan-out O) for each
+  output event of the last layer (its spikes, plus its input if it is a skip
+  layer, as the golden simulator wires it); it updates O leaky integrators
+  per step and does not spike.
 - **neuron updates**: neurons × time steps, every step (an S5-RF state keeps
   rotating without input, so no update is skipped).
 - **activation sparsity**: the fraction of (step, neuron) slots without a
@@ -193,15 +194,15 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
         )
         layer_input = layer_spikes + layer_input if layer.skip else layer_spikes
     outputs = network.output_dim
-    last_spikes = rows[-1].spikes
+    readout_events = _events(layer_input)
     rows.append(
         LayerCounts(
             name="readout",
             neurons=outputs,
             time_steps=time_steps,
-            input_events=last_spikes,
+            input_events=readout_events,
             spikes=np.zeros(samples, dtype=np.int64),
-            synaptic_ops=last_spikes * outputs,
+            synaptic_ops=readout_events * outputs,
             skip_ops=np.zeros(samples, dtype=np.int64),
             neuron_updates=outputs * time_steps,
             dense_macs=macs[-1],

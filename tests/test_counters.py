@@ -114,6 +114,15 @@ def test_all_zero_imaginary_weights_count_once() -> None:
     assert count_operations(network, SPIKES, INPUTS).layers[0].synaptic_ops.tolist() == [9, 0]
 
 
+def test_readout_of_a_skip_last_layer_counts_its_graded_output() -> None:
+    float_net = tiny_float_network()
+    network = FloatNetwork(layers=float_net.layers[:2], readout=FloatReadout(np.ones((2, 3)), np.full(2, 0.8)))
+    counts = count_operations(network, SPIKES[:2], INPUTS)
+    # Layer 1 output (spikes + its input) has 4 events in sample 0, each sent to 2 outputs.
+    assert counts.layers[-1].input_events.tolist() == [4, 0]
+    assert counts.layers[-1].synaptic_ops.tolist() == [8, 0]
+
+
 def test_shape_mismatch_is_a_user_error() -> None:
     network = tiny_float_network()
     with pytest.raises(S5RFError, match="layer 1"):
