@@ -497,3 +497,30 @@ class _Fields:
 
     def group(self, key: str) -> dict[str, Any]:
         return self._get(key, lambda v: isinstance(v, dict), "a group")
+
+
+def networks_identical(first: Network, second: Network) -> bool:
+    """Whether two networks are the same bit for bit: type, target, every array's dtype, shape
+    and bytes, every scalar parameter, and metadata (compared as the JSON the file stores)."""
+    if type(first) is not type(second) or len(first.layers) != len(second.layers):
+        return False
+    if _metadata_to_json(first.metadata) != _metadata_to_json(second.metadata):
+        return False
+    if isinstance(first, IntNetwork):
+        if first.target != second.target:
+            return False
+        layer_arrays = ("decay_re", "decay_im", "weight_re", "weight_im", "threshold")
+        layer_values = ("weight_exp_re", "weight_exp_im", "state_scale", "skip")
+        readout_values: tuple[str, ...] = ("weight_exp", "state_scale")
+    else:
+        layer_arrays, layer_values, readout_values = ("decay", "weight", "threshold"), ("skip",), ()
+    parts = [(a, b, layer_arrays, layer_values) for a, b in zip(first.layers, second.layers)]
+    parts.append((first.readout, second.readout, ("weight", "decay"), readout_values))
+    for a, b, arrays, values in parts:
+        for name in arrays:
+            left, right = np.asarray(getattr(a, name)), np.asarray(getattr(b, name))
+            if left.dtype != right.dtype or left.shape != right.shape or left.tobytes() != right.tobytes():
+                return False
+        if any(getattr(a, name) != getattr(b, name) for name in values):
+            return False
+    return True

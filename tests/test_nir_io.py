@@ -19,7 +19,7 @@ from nir_test_networks import (
 )
 
 from s5rf_neuro.errors import FormatError
-from s5rf_neuro.export.nir_graph import graph_dt, network_to_graph
+from s5rf_neuro.export.nir_graph import graph_dt, network_to_graph, networks_identical
 from s5rf_neuro.export.nir_io import read_nir, write_nir
 from s5rf_neuro.hardware.network import NETWORK_FORMAT_VERSION, FloatNetwork, IntNetwork
 
@@ -48,6 +48,7 @@ def test_round_trip_is_exact(tmp_path, kind, num_layers, apply_skip, keep_imag):
     path = write_nir(network, tmp_path / "model.nir")
     back = read_nir(path)
     assert_networks_identical(network, back)
+    assert networks_identical(network, back)
     assert [layer.skip for layer in back.layers] == [apply_skip and 0 < i < num_layers - 1 for i in range(num_layers)]
     if not keep_imag:
         imag = [layer.weight.imag for layer in back.layers] if kind == "float" else [l.weight_im for l in back.layers]
@@ -67,6 +68,17 @@ def test_golden_spikes_identical_after_round_trip(tmp_path, kind):
         assert np.array_equal(first, second)
     assert np.array_equal(before.scores, after.scores)
     assert np.array_equal(before.predictions, after.predictions)
+
+
+def test_networks_identical_sees_a_one_bit_change(tmp_path):
+    for kind in ("float", "int"):
+        network = make_network(kind, 2, False, True)
+        back = read_nir(write_nir(network, tmp_path / f"{kind}.nir"))
+        assert networks_identical(network, back)
+        changed = back.layers[1].weight if kind == "float" else back.layers[1].weight_im
+        flat = changed.view(np.int64).reshape(-1) if kind == "float" else changed.reshape(-1)
+        flat[5] ^= 1
+        assert not networks_identical(network, back)
 
 
 def test_graph_uses_only_stock_nir_and_passes_type_checks():
