@@ -1,0 +1,202 @@
+"""From a `FloatNetwork` or `IntNetwork` to a graph of Lava processes.
+
+Per layer l (L layers, P_l neurons, input width H_l):
+
+    provider ──Dense(Re W)──► S5RFNeuron_l.a_in_re
+             ──Dense(Im W)──► S5RFNeuron_l.a_in_im      (omitted when Im W = 0)
+             ──Dense(I)─────► S5RFNeuron_l.a_in_skip    (skip layers only)
+
+where the provider is the `SpikeSource` for layer 0 and S5RFNeuron_{l−1}
+otherwise; the last layer drives Dense(R) ─► S5RFReadout. On a skip layer
+the identity `Dense` delivers the layer's input with the same one-step delay
+as the weighted path, and the neuron sends spikes + input as a graded spike,
+so that the next layer receives exactly what the golden simulator feeds it.
+
+Latency: every `Dense` delays by one step, so layer l works on golden step
+k at Lava step k + l + 2 (offset l + 1 in `lava_processes`), the readout at
+k + L + 2 (offset L + 1). The source plays golden step k at Lava step k + 1.
+
+Integer weights. Lava's bit-accurate `Dense` clips its weights to 8 bits,
+drops the 8 − num_weight_bits (+1 for mixed sign) low bits and shifts the
+accumulated product by `weight_exp` (floor for a right shift). A b-bit
+mantissa m with exponent E is therefore given to Lava as
+weights = m·2^(9−b), num_weight_bits = b, sign mode mixed,
+weight_exp = E − (9 − b): Lava computes ((m·u)·2^(9−b)) shifted by E − (9 − b),
+which equals `hardware.neuron.dense_int(m, E, u)` for every integer input.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.proc.dense.process import Dense
+from lava.utils.weightutils import SignMode
+
+from s5rf_neuro.errors import S5RFError, TargetError
+from s5rf_neuro.hardware.lava_processes import S5RFNeuron, S5RFReadout, SpikeSource
+from s5rf_neuro.hardware.mapping import imag_weights_used
+from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout, Network
+
+LAVA_WEIGHT_BITS = 8
+"""Bits Lava's `Dense` keeps of a weight before truncation (mixed sign: one more)."""
+ACCUMULATOR_LIMIT = 1 << 31
+"""Lava's bit-accurate `Dense` accumulates and sends int32."""
+FLOAT_MESSAGE_BITS = 24
+"""`num_message_bits` of graded float connections (any positive value means graded)."""
+
+
+def layer_latency(index: int) -> int:
+    """Lava steps by which layer `index` lags the golden simulator's step (source plays step k at k + 1)."""
+    return index + 1
+
+
+def readout_latency(num_layers: int) -> int:
+    """Lava steps by which the readout lags the golden step."""
+    return num_layers + 1
+
+
+@dataclass
+class LavaNetwork:
+    """The processes of one built network (all connected; run any of them).
+
+    source: plays the inputs; neurons: one per layer; readout: the scores;
+    connections: every `Dense`; tag: the process-model tag to select
+    ("fixed_pt" for an integer network, "floating_pt" for a float one).
+    """
+
+    source: SpikeSource
+    neurons: list[S5RFNeuron]
+    readout: S5RFReadout
+    connections: list[Dense]
+    tag: str
+
+    @property
+    def latencies(self) -> list[int]:
+        """Per layer, then the readout: Lava steps behind the golden step."""
+        return [layer_latency(i) for i in range(len(self.neurons))] + [readout_latency(len(self.neurons))]
+
+
+def int_dense(weight: np.ndarray, exponent: int, weight_bits: int, message_bits: int, name: str) -> Dense:
+    """A bit-accurate `Dense` computing `dense_int(weight, exponent, ·)` (see the module docstring).
+
+    message_bits: 0 for binary spikes, else the graded spike payload width.
+    """
+    scale = LAVA_WEIGHT_BITS + 1 - weight_bits
+    return Dense(
+        weights=(np.asarray(weight, dtype=np.int64) << scale).astype(np.int32),
+        weight_exp=int(exponent) - scale,
+        num_weight_bits=weight_bits,
+        sign_mode=SignMode.MIXED,
+        num_message_bits=message_bits,
+        name=name,
+    )
+
+
+def input_peaks(network: Network, input_peak: int) -> list[int]:
+    """Largest value each layer's input can carry, then the readout's: input counts, 1, or a skip sum."""
+    peaks = [int(input_peak)]
+    for layer in network.layers:
+        peaks.append(peaks[-1] + 1 if layer.skip else 1)
+    return peaks
+
+
+def _check_int_connection(name: str, weight: np.ndarray, exponent: int, peak: int, network: IntNetwork) -> None:
+    """Refuse what Lava's `Dense` cannot hold: mantissas beyond the target, int32 accumulator overflow."""
+    target = network.target
+    if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
+        raise TargetError(
+            f"{name}: weight mantissas span [{weight.min()}, {weight.max()}], outside the "
+            f"{target.weight_bits}-bit range [{target.weight_min}, {target.weight_max}] of target {target.name}"
+        )
+    scale = LAVA_WEIGHT_BITS + 1 - target.weight_bits
+    bound = (int(np.abs(weight).sum(axis=1).max(initial=0)) * peak) << max(scale, exponent)
+    if bound >= ACCUMULATOR_LIMIT:
+        raise TargetError(f"{name}: synaptic input can reach {bound}, beyond the int32 accumulator of Lava's Dense")
+
+
+class _Factory:
+    """Makes the `Dense` and neuron processes of one network in its number format."""
+
+    def __init__(self, network: Network, period: int, num_steps: int, record_buffer: int, input_peak: int) -> None:
+        self.network = network
+        self.fixed = isinstance(network, IntNetwork)
+        self.target = network.target if isinstance(network, IntNetwork) else None
+        self.peaks = input_peaks(network, input_peak)
+        self.common = dict(period=period, num_steps=num_steps, record_buffer=record_buffer, target=self.target)
+
+    def dense(self, weight: np.ndarray, exponent: int, graded: bool, peak: int, name: str) -> Dense:
+        """A connection with real weights (mantissas and exponent for an integer network)."""
+        if not self.fixed:
+            return Dense(weights=np.asarray(weight, dtype=np.float64),
+                         num_message_bits=FLOAT_MESSAGE_BITS if graded else 0, name=name)
+        _check_int_connection(name, weight, exponent, peak, self.network)
+        return int_dense(weight, exponent, self.target.weight_bits,
+                         self.target.spike_payload_bits if graded else 0, name)
+
+    def layer(self, index: int, graded: bool) -> tuple[S5RFNeuron, list[tuple[Dense, InPort]]]:
+        """Layer `index`'s neurons and its incoming connections, each with the neuron port it drives."""
+        layer = self.network.layers[index]
+        name, peak = f"layer{index}", self.peaks[index]
+        if isinstance(layer, IntLayer):
+            weights = [(layer.weight_re, layer.weight_exp_re), (layer.weight_im, layer.weight_exp_im)]
+            decays = (layer.decay_re, layer.decay_im)
+        else:
+            weights = [(layer.weight.real, 0), (layer.weight.imag, 0)]
+            decays = (layer.decay.real, layer.decay.imag)
+        neuron = S5RFNeuron(decay_re=decays[0], decay_im=decays[1], threshold=layer.threshold,
+                            offset=layer_latency(index), name=name, **self.common)
+        wired = [(self.dense(*weights[0], graded, peak, f"{name}_re"), neuron.a_in_re)]
+        if imag_weights_used(layer):
+            wired.append((self.dense(*weights[1], graded, peak, f"{name}_im"), neuron.a_in_im))
+        if layer.skip:
+            identity = np.eye(layer.num_neurons, layer.num_inputs, dtype=np.int64)
+            wired.append((self.dense(identity, 0, graded, peak, f"{name}_skip"), neuron.a_in_skip))
+        return neuron, wired
+
+    def readout(self, graded: bool) -> tuple[S5RFReadout, Dense]:
+        """The readout and its incoming connection."""
+        readout = self.network.readout
+        exponent = readout.weight_exp if isinstance(readout, IntReadout) else 0
+        dense = self.dense(readout.weight, exponent, graded, self.peaks[-1], "readout_w")
+        process = S5RFReadout(decay=readout.decay, offset=readout_latency(len(self.network.layers)),
+                              name="readout", **self.common)
+        return process, dense
+
+
+def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> LavaNetwork:
+    """Build the process graph that runs `network` on `inputs` (N, T, H) spike counts back to back.
+
+    record_buffer: messages each recording pipe holds (at least the steps of
+    one `run` call, or the run blocks). Raises `TargetError` for an integer
+    network Lava's `Dense` cannot represent.
+    """
+    if not isinstance(network, (FloatNetwork, IntNetwork)):
+        raise S5RFError(f"cannot build Lava processes for a {type(network).__name__}")
+    count, steps, channels = inputs.shape
+    factory = _Factory(network, steps, count * steps, record_buffer, int(inputs.max(initial=0)))
+    if factory.target is not None and factory.peaks[0] >= 1 << factory.target.spike_payload_bits:
+        raise TargetError(
+            f"input spike counts reach {factory.peaks[0]}, beyond the {factory.target.spike_payload_bits}-bit "
+            f"graded spike payload of target {factory.target.name}"
+        )
+    flat = inputs.reshape(count * steps, channels).astype(np.int32 if factory.fixed else np.float64)
+    source = SpikeSource(inputs=flat, name="source")
+    provider: OutPort = source.s_out
+    graded = True  # the source sends spike counts
+    neurons: list[S5RFNeuron] = []
+    connections: list[Dense] = []
+    for index, layer in enumerate(network.layers):
+        neuron, wired = factory.layer(index, graded)
+        for dense, port in wired:
+            provider.connect(dense.s_in)
+            dense.a_out.connect(port)
+            connections.append(dense)
+        neurons.append(neuron)
+        provider, graded = neuron.s_out, layer.skip
+    readout, dense = factory.readout(graded)
+    provider.connect(dense.s_in)
+    dense.a_out.connect(readout.a_in)
+    connections.append(dense)
+    return LavaNetwork(source, neurons, readout, connections, "fixed_pt" if factory.fixed else "floating_pt")

@@ -1,0 +1,212 @@
+"""Assign an integer S5-RF network's neurons and synapses to neuro cores.
+
+Model of the hardware (the `TargetSpec` limits, DESIGN §5):
+
+- a neuron and all its input synapses live on one core (synapses are stored
+  at the destination, as on Loihi); a complex S5-RF neuron is one neuron
+  with two state words;
+- layer l's neurons have fan-in H_l from the real `Dense`, H_l more from the
+  imaginary `Dense` (when its weights are not all zero) and 1 from the
+  identity skip connection on a skip layer; a readout neuron has fan-in P_L;
+- each layer (and the readout) gets its own cores, filled up to
+  `neurons_per_core` neurons and `synapses_per_core` synapses, the same
+  number of neurons on every core of a layer but the last;
+- cores fill chips of `cores_per_chip`.
+
+`map_network` refuses (`TargetError`, naming the layer and the limit) a
+network whose single neuron needs more synapses than a core holds, or whose
+weights, exponents, thresholds or graded spikes do not fit the target.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from s5rf_neuro.errors import TargetError
+from s5rf_neuro.hardware.network import FloatLayer, IntLayer, IntNetwork
+
+
+def imag_weights_used(layer: IntLayer | FloatLayer) -> bool:
+    """Whether the layer needs its imaginary `Dense` (some imaginary weight is non-zero)."""
+    if isinstance(layer, IntLayer):
+        return bool(np.any(layer.weight_im))
+    return bool(np.any(layer.weight.imag))
+
+
+@dataclass(frozen=True)
+class CoreUse:
+    """One neuro core: which chip, which layer, how many neurons and synapses."""
+
+    core: int
+    chip: int
+    layer: str
+    neurons: int
+    synapses: int
+
+
+@dataclass(frozen=True)
+class LayerMapping:
+    """One layer (or the readout) on the cores: fan-in per neuron and totals."""
+
+    layer: str
+    neurons: int
+    fan_in: int
+    synapses: int
+    cores: int
+    neurons_per_core: int
+
+
+@dataclass
+class MappingReport:
+    """Where a network goes on the target.
+
+    layers: one entry per layer then the readout; cores: every core used, in order.
+    """
+
+    target: str
+    layers: list[LayerMapping]
+    cores: list[CoreUse]
+    neurons_per_core_limit: int
+    synapses_per_core_limit: int
+    cores_per_chip: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def cores_used(self) -> int:
+        """Number of neuro cores the network occupies."""
+        return len(self.cores)
+
+    @property
+    def chips_needed(self) -> int:
+        """Chips needed to hold those cores."""
+        return max(1, math.ceil(self.cores_used / self.cores_per_chip))
+
+    @property
+    def total_neurons(self) -> int:
+        """Neurons of all layers and the readout."""
+        return sum(layer.neurons for layer in self.layers)
+
+    @property
+    def total_synapses(self) -> int:
+        """Synapses of all connections."""
+        return sum(layer.synapses for layer in self.layers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form."""
+        return {
+            "target": self.target,
+            "cores_used": self.cores_used,
+            "chips_needed": self.chips_needed,
+            "total_neurons": self.total_neurons,
+            "total_synapses": self.total_synapses,
+            "neurons_per_core_limit": self.neurons_per_core_limit,
+            "synapses_per_core_limit": self.synapses_per_core_limit,
+            "layers": [asdict(layer) for layer in self.layers],
+            "cores": [asdict(core) for core in self.cores],
+            "notes": list(self.notes),
+        }
+
+    def format(self) -> str:
+        """A plain-text table: one row per layer, then the totals."""
+        rows = [f"{'layer':<10}{'neurons':>9}{'fan-in':>8}{'synapses':>11}{'cores':>7}{'neurons/core':>14}"]
+        for layer in self.layers:
+            rows.append(
+                f"{layer.layer:<10}{layer.neurons:>9}{layer.fan_in:>8}{layer.synapses:>11}"
+                f"{layer.cores:>7}{layer.neurons_per_core:>14}"
+            )
+        rows.append(
+            f"{self.total_neurons} neurons, {self.total_synapses} synapses on {self.cores_used} cores "
+            f"({self.chips_needed} chip{'s' if self.chips_needed != 1 else ''} of {self.cores_per_chip} cores, "
+            f"limits {self.neurons_per_core_limit} neurons and {self.synapses_per_core_limit} synapses per core)"
+        )
+        return "\n".join(rows)
+
+
+def _check_formats(name: str, layer: IntLayer, network: IntNetwork, payload: int) -> None:
+    """Refuse numbers that do not fit the target's formats."""
+    target = network.target
+    for kind, weight, exponent in (
+        ("real", layer.weight_re, layer.weight_exp_re),
+        ("imaginary", layer.weight_im, layer.weight_exp_im),
+    ):
+        if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
+            raise TargetError(
+                f"{name}: {kind} weight mantissas span [{weight.min()}, {weight.max()}], beyond the "
+                f"{target.weight_bits}-bit limit [{target.weight_min}, {target.weight_max}]"
+            )
+        if not target.weight_exp_min <= exponent <= target.weight_exp_max:
+            raise TargetError(
+                f"{name}: {kind} weight exponent {exponent} outside the limit "
+                f"[{target.weight_exp_min}, {target.weight_exp_max}]"
+            )
+    if layer.threshold.size and (layer.threshold.min() < 0 or layer.threshold.max() > target.threshold_max):
+        raise TargetError(
+            f"{name}: thresholds span [{layer.threshold.min()}, {layer.threshold.max()}], beyond the "
+            f"{target.threshold_bits}-bit limit {target.threshold_max}"
+        )
+    if payload >= 1 << target.spike_payload_bits:
+        raise TargetError(
+            f"{name}: skip outputs reach {payload}, beyond the {target.spike_payload_bits}-bit graded spike limit"
+        )
+
+
+def _place(name: str, neurons: int, fan_in: int, network: IntNetwork, first_core: int) -> tuple[LayerMapping, list[CoreUse]]:
+    """Spread `neurons` of one layer with `fan_in` synapses each over fresh cores."""
+    target = network.target
+    if fan_in > target.synapses_per_core:
+        raise TargetError(
+            f"{name}: one neuron has {fan_in} input synapses but a core holds at most "
+            f"{target.synapses_per_core} (synapses_per_core of target {target.name})"
+        )
+    per_core = min(target.neurons_per_core, target.synapses_per_core // max(fan_in, 1), max(neurons, 1))
+    count = math.ceil(neurons / per_core)
+    cores = []
+    for i in range(count):
+        held = min(per_core, neurons - i * per_core)
+        core = first_core + i
+        cores.append(CoreUse(core, core // target.cores_per_chip, name, held, held * fan_in))
+    return LayerMapping(name, neurons, fan_in, neurons * fan_in, count, per_core), cores
+
+
+def map_network(network: IntNetwork) -> MappingReport:
+    """Assign `network` to cores of its target; `TargetError` when it cannot be mapped."""
+    if not isinstance(network, IntNetwork):
+        raise TargetError(
+            f"core mapping needs a quantised (integer) network, got {type(network).__name__}; export for a fixed-point target"
+        )
+    target = network.target
+    layers: list[LayerMapping] = []
+    cores: list[CoreUse] = []
+    payload = 1
+    for index, layer in enumerate(network.layers):
+        name = f"layer{index}"
+        payload = payload + 1 if layer.skip else 1
+        _check_formats(name, layer, network, payload)
+        fan_in = layer.num_inputs * (2 if imag_weights_used(layer) else 1) + (1 if layer.skip else 0)
+        placed, used = _place(name, layer.num_neurons, fan_in, network, len(cores))
+        layers.append(placed)
+        cores.extend(used)
+    readout = network.readout
+    weight = readout.weight
+    if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
+        raise TargetError(
+            f"readout: weight mantissas span [{weight.min()}, {weight.max()}], beyond the "
+            f"{target.weight_bits}-bit limit [{target.weight_min}, {target.weight_max}]"
+        )
+    if not target.weight_exp_min <= readout.weight_exp <= target.weight_exp_max:
+        raise TargetError(
+            f"readout: weight exponent {readout.weight_exp} outside the limit "
+            f"[{target.weight_exp_min}, {target.weight_exp_max}]"
+        )
+    placed, used = _place("readout", network.output_dim, int(weight.shape[1]), network, len(cores))
+    layers.append(placed)
+    cores.extend(used)
+    notes = []
+    if any(layer.skip for layer in network.layers):
+        notes.append("skip layers hold one identity synapse per neuron for their input (graded spikes)")
+    return MappingReport(target.name, layers, cores, target.neurons_per_core, target.synapses_per_core,
+                         target.cores_per_chip, notes)
