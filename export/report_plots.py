@@ -23,7 +23,7 @@ def _save(figure: Figure, path: Path) -> Path:
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
     os.close(handle)
     try:
-        figure.savefig(temporary, format="png", dpi=DPI, bbox_inches="tight")
+        figure.savefig(temporary, format="png", dpi=DPI)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
@@ -36,11 +36,11 @@ def spike_raster(spikes: Sequence[np.ndarray], path: Path, title: str) -> Path:
 
     spikes: per layer a (T, P) bool array.
     """
-    figure = Figure(figsize=(8, 1.2 + 1.8 * len(spikes)))
-    axes = figure.subplots(len(spikes), 1, squeeze=False)[:, 0]
+    figure = Figure(figsize=(8, 1.2 + 1.8 * len(spikes)), layout="constrained")
+    axes = figure.subplots(len(spikes), 1, squeeze=False, sharex=True)[:, 0]
     for index, (ax, layer) in enumerate(zip(axes, spikes)):
         steps, neurons = np.nonzero(np.asarray(layer))
-        ax.scatter(steps, neurons, s=4, marker="|", color="black", linewidths=0.8)
+        ax.scatter(steps, neurons, s=min(30.0, 2000.0 / max(layer.shape[1], 1)), marker="|", color="black", linewidths=0.8)
         ax.set_xlim(-0.5, layer.shape[0] - 0.5)
         ax.set_ylim(-0.5, layer.shape[1] - 0.5)
         ax.set_ylabel(f"layer {index}\nneuron")
@@ -57,7 +57,7 @@ def eigenvalues(float_decays: Sequence[np.ndarray] | None, int_decays: Sequence[
     already divided by 2^decay_bits); either may be None when unavailable.
     """
     layers = len(float_decays if float_decays is not None else int_decays or [])
-    figure = Figure(figsize=(3.6 * max(layers, 1), 3.8))
+    figure = Figure(figsize=(3.6 * max(layers, 1), 3.8), layout="constrained")
     axes = figure.subplots(1, max(layers, 1), squeeze=False)[0]
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 361))
     for index, ax in enumerate(axes):
@@ -80,7 +80,7 @@ def eigenvalues(float_decays: Sequence[np.ndarray] | None, int_decays: Sequence[
 
 def firing_rates(rates: dict[str, Sequence[float]], path: Path) -> Path:
     """Grouped bars: mean spikes per neuron per time step of each layer, one bar per run (label → rates)."""
-    figure = Figure(figsize=(6.5, 3.5))
+    figure = Figure(figsize=(6.5, 3.5), layout="constrained")
     ax = figure.subplots()
     labels = list(rates)
     layers = max(len(values) for values in rates.values())
@@ -98,13 +98,16 @@ def accuracy_vs_bits(
     bits: Sequence[int], accuracy: Sequence[float | None], float_accuracy: float | None, path: Path
 ) -> Path:
     """Integer accuracy (%) against weight mantissa bits; None marks a width that could not be quantised."""
-    figure = Figure(figsize=(5.5, 3.5))
+    figure = Figure(figsize=(5.5, 3.5), layout="constrained")
     ax = figure.subplots()
     shown = [(b, a) for b, a in zip(bits, accuracy) if a is not None]
     if shown:
         ax.plot([b for b, _ in shown], [100 * a for _, a in shown], marker="o", label="integer (golden)")
     if float_accuracy is not None:
         ax.axhline(100 * float_accuracy, color="grey", linestyle="--", label="float")
+    values = [100 * a for _, a in shown] + ([100 * float_accuracy] if float_accuracy is not None else [])
+    if values:
+        ax.set_ylim(max(0.0, min(values) - 5.0), min(100.0, max(values)) + 2.0)
     ax.set_xticks(list(bits))
     ax.set_xlabel("weight mantissa bits")
     ax.set_ylabel("accuracy (%)")

@@ -1,0 +1,69 @@
+"""`s5rf-report MODEL -o DIR`: the deployment report of a checkpoint or a .nir export."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Sequence
+
+from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.hardware.energy import available_profiles
+from s5rf_neuro.hardware.target import TARGETS, get_target
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command's argument parser."""
+    parser = argparse.ArgumentParser(
+        prog="s5rf-report",
+        description="Write a Markdown/HTML report (accuracy float vs integer vs Lava, spikes and synaptic operations "
+        "per layer, energy estimate, core mapping, figures) for a checkpoint or a .nir export.",
+    )
+    parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an export (.nir)")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="report directory (created if needed)")
+    parser.add_argument("--samples", type=_positive, default=None, help="test samples to use (default: all)")
+    parser.add_argument("--lava", type=_non_negative, default=0, metavar="N",
+                        help="also run the first N samples through Lava on the CPU (default: 0, none)")
+    quantised = sorted(name for name, spec in TARGETS.items() if spec.quantized)
+    parser.add_argument("--target", default="loihi2", choices=quantised, help="fixed-point target (default: loihi2)")
+    profiles = available_profiles()
+    parser.add_argument("--profile", default="loihi1", help=f"neuromorphic energy profile, a name ({', '.join(profiles)}) "
+                        "or a JSON file (default: loihi1)")
+    parser.add_argument("--baseline", default="horowitz45nm", help="arithmetic energy profile of the dense baseline, "
+                        "a name or a JSON file (default: horowitz45nm)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    return parser
+
+
+@cli_entry("s5rf-report")
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `s5rf-report`."""
+    from s5rf_neuro.export.report import write_report
+
+    args = build_parser().parse_args(argv)
+    report = write_report(
+        args.model,
+        args.output,
+        get_target(args.target),
+        samples=args.samples,
+        lava_samples=args.lava,
+        neuromorphic_profile=args.profile,
+        arithmetic_profile=args.baseline,
+        progress=not args.no_progress,
+    )
+    print(f"wrote {report}, {report.with_suffix('.html').name} and {report.with_suffix('.json').name}; "
+          f"figures in {report.parent / 'figures'}")
+    return 0

@@ -1,0 +1,527 @@
+"""The deployment report of one model: accuracy, activity, energy, mapping, figures.
+
+`write_report(model_path, out_dir, ...)` takes a checkpoint (`.ckpt`) or a
+`.nir` export, runs the checkpoint's test set (or the data set recorded in
+the export's metadata) through every available form of the network — the
+PyTorch float model, the discrete float network and the integer network in
+the golden simulator, and optionally Lava — and writes to `out_dir`:
+
+- `report.md` and `report.html` (the same content),
+- `report.json` (the figures, machine-readable),
+- `figures/*.png`: spike raster per layer for one sample, λ̄ of every neuron
+  on the unit circle (float and quantised), firing rate per layer, and
+  accuracy against weight bits (a 4–8 bit sweep with the golden simulator).
+
+The report composes the model (float counts), export (discretise, quantise,
+NIR) and hardware (simulators, counters, energy, mapping), which is why it
+lives in the export room: the hardware room never imports the model.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from importlib import metadata as package_metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from s5rf_neuro.errors import S5RFError, TargetError
+from s5rf_neuro.export import report_plots
+from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
+from s5rf_neuro.hardware.counters import OperationCounts, count_operations
+from s5rf_neuro.hardware.energy import EnergyEstimate, estimate_energy, load_profile
+from s5rf_neuro.hardware.golden import SimulationResult, simulate
+from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork
+from s5rf_neuro.hardware.target import TargetSpec
+
+SWEEP_BITS = (4, 5, 6, 7, 8)
+"""Weight mantissa widths of the accuracy-against-bits sweep."""
+
+
+class ReportError(S5RFError):
+    """A report that cannot be made: unwritable directory, missing data, unusable model file."""
+
+
+@dataclass
+class Subject:
+    """The model under report in all the forms available from its file.
+
+    model: the PyTorch classifier (checkpoints only), float_network: the discrete
+    float network (None for an integer-only .nir), int_network: the network run
+    as integers, quant_report: what quantisation did (None when read from .nir),
+    data_source: the `load_split` source of its data set (None when unknown).
+    """
+
+    name: str
+    model: Any | None
+    float_network: FloatNetwork | None
+    int_network: IntNetwork
+    quant_report: Any | None
+    data_source: dict[str, Any] | None
+
+
+@dataclass
+class Run:
+    """One way of running the network on the report's samples."""
+
+    label: str
+    result_spikes: list[np.ndarray]
+    predictions: np.ndarray
+    labels: np.ndarray
+    counts: OperationCounts
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of correct predictions."""
+        return float(np.mean(self.predictions == self.labels)) if len(self.labels) else float("nan")
+
+    @property
+    def samples(self) -> int:
+        """Number of samples run."""
+        return int(len(self.labels))
+
+
+def prepare_output_dir(path: Path) -> Path:
+    """Create `path` if needed and make sure files can be written in it (`ReportError` otherwise)."""
+    if path.exists() and not path.is_dir():
+        raise ReportError(f"report directory {path}: exists and is not a directory")
+    try:
+        (path / "figures").mkdir(parents=True, exist_ok=True)
+        handle, probe = tempfile.mkstemp(dir=path, prefix=".write-test-")
+        os.close(handle)
+        os.remove(probe)
+    except OSError as err:
+        raise ReportError(f"report directory {path}: cannot be written ({err.strerror or err})") from None
+    return path
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+
+
+def _data_source_from_metadata(info: dict[str, Any]) -> dict[str, Any] | None:
+    dataset = info.get("dataset")
+    if isinstance(dataset, dict) and isinstance(dataset.get("source"), dict):
+        return dataset["source"]
+    return None
+
+
+def load_subject(path: Path, target: TargetSpec) -> Subject:
+    """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
+    from s5rf_neuro.export.quantise import quantise
+
+    if not path.is_file():
+        raise ReportError(f"{path}: no such file")
+    if path.suffix == ".nir":
+        from s5rf_neuro.export.nir_io import read_nir
+
+        network = read_nir(path)
+        if isinstance(network, IntNetwork):
+            return Subject(path.name, None, None, network, None, _data_source_from_metadata(network.metadata))
+        int_network, quant_report = quantise(network, target)
+        return Subject(path.name, None, network, int_network, quant_report, _data_source_from_metadata(network.metadata))
+    from s5rf_neuro.checkpoint import load_checkpoint
+    from s5rf_neuro.export.discretise import discretise
+
+    checkpoint = load_checkpoint(path)
+    model = checkpoint.build_model()
+    float_network = discretise(model, {"dataset": checkpoint.dataset, "checkpoint": path.name})
+    int_network, quant_report = quantise(float_network, target)
+    return Subject(path.name, model, float_network, int_network, quant_report, checkpoint.dataset.get("source"))
+
+
+def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, np.ndarray, str]:
+    """The first `samples` test samples (all when None): inputs (N, T, H), labels (N,), data set name."""
+    from s5rf_neuro.data.registry import load_split
+
+    if subject.data_source is None:
+        raise ReportError(f"{subject.name}: no data set is recorded in the file, so there is nothing to evaluate on")
+    data = load_split(subject.data_source, "test")
+    if data.inputs.shape[2] != subject.int_network.input_dim:
+        raise ReportError(
+            f"{subject.name}: the network has {subject.int_network.input_dim} inputs but the test data has "
+            f"{data.inputs.shape[2]} channels"
+        )
+    count = len(data.labels) if samples is None else min(samples, len(data.labels))
+    return data.inputs[:count], data.labels[:count], data.name or str(subject.data_source.get("kind"))
+
+
+def _model_run(model: Any, network: FloatNetwork, inputs: np.ndarray, labels: np.ndarray, batch: int = 256) -> Run:
+    """The PyTorch float model's predictions and spikes, counted on the discrete network's structure."""
+    import torch
+
+    predictions, spikes = [], []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch):
+            x = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=np.float32))
+            log_probs, layer_spikes = model.forward_with_spikes(x)
+            predictions.append(log_probs.argmax(dim=1).numpy())
+            spikes.append([s.numpy() > 0 for s in layer_spikes])
+    per_layer = [np.concatenate([batch_spikes[i] for batch_spikes in spikes]) for i in range(len(network.layers))]
+    return Run(
+        "float model (PyTorch, float32)",
+        per_layer,
+        np.concatenate(predictions),
+        labels,
+        count_operations(network, per_layer, inputs),
+    )
+
+
+def _golden_run(label: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool) -> Run:
+    result: SimulationResult = simulate(network, inputs, progress=progress)
+    return Run(label, result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
+
+
+def run_everything(
+    subject: Subject, inputs: np.ndarray, labels: np.ndarray, lava_samples: int, progress: bool
+) -> tuple[list[Run], dict[str, Any] | None]:
+    """Every available run on the samples, and the Lava agreement with the golden simulator (None without Lava)."""
+    runs = []
+    if subject.model is not None and subject.float_network is not None:
+        runs.append(_model_run(subject.model, subject.float_network, inputs, labels))
+    if subject.float_network is not None:
+        runs.append(_golden_run("float discrete (golden, float64)", subject.float_network, inputs, labels, progress))
+    target = subject.int_network.target.name
+    golden = _golden_run(f"integer (golden, {target})", subject.int_network, inputs, labels, progress)
+    runs.append(golden)
+    agreement = None
+    if lava_samples > 0:
+        from s5rf_neuro.hardware.lava_run import run_lava
+
+        count = min(lava_samples, len(labels))
+        result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
+        lava = Run(
+            f"integer (Lava CPU, {target})",
+            result.spikes,
+            result.predictions,
+            labels[:count],
+            count_operations(subject.int_network, result.spikes, inputs[:count]),
+        )
+        runs.append(lava)
+        agreement = {
+            "samples": count,
+            "spikes_equal": all(np.array_equal(a, b[:count]) for a, b in zip(result.spikes, golden.result_spikes)),
+            "prediction_agreement": float(np.mean(result.predictions == golden.predictions[:count])),
+        }
+    return runs, agreement
+
+
+def sweep_weight_bits(
+    network: FloatNetwork, target: TargetSpec, inputs: np.ndarray, labels: np.ndarray, progress: bool
+) -> list[dict[str, Any]]:
+    """Integer accuracy for each width in `SWEEP_BITS`; a width that cannot be quantised gets accuracy None and the reason."""
+    from s5rf_neuro.export.quantise import quantise
+
+    rows = []
+    for bits in tqdm(SWEEP_BITS, desc="weight-bit sweep", unit="width", disable=not progress):
+        try:
+            int_network, _ = quantise(network, target.with_weight_bits(bits))
+        except TargetError as err:
+            rows.append({"bits": bits, "accuracy": None, "note": str(err)})
+            continue
+        predictions = simulate(int_network, inputs).predictions
+        rows.append({"bits": bits, "accuracy": float(np.mean(predictions == labels)), "note": ""})
+    return rows
+
+
+def _int_decays(network: IntNetwork) -> list[np.ndarray]:
+    one = network.target.decay_one
+    return [(layer.decay_re + 1j * layer.decay_im) / one for layer in network.layers]
+
+
+def draw_figures(subject: Subject, runs: list[Run], sweep: list[dict[str, Any]] | None, figures: Path) -> dict[str, Path]:
+    """Write the PNG figures into `figures`; returns name → path."""
+    golden = next(run for run in runs if run.label.startswith("integer (golden"))
+    float_accuracy = next((run.accuracy for run in runs if run.label.startswith("float discrete")), None)
+    paths = {
+        "raster": report_plots.spike_raster(
+            [spikes[0] for spikes in golden.result_spikes],
+            figures / "spike_raster.png",
+            f"{golden.label}: sample 0 (label {int(golden.labels[0])})",
+        ),
+        "eigenvalues": report_plots.eigenvalues(
+            [layer.decay for layer in subject.float_network.layers] if subject.float_network is not None else None,
+            _int_decays(subject.int_network),
+            figures / "eigenvalues.png",
+        ),
+        "firing_rate": report_plots.firing_rates(
+            {run.label: [float(np.mean(layer.firing_rate)) for layer in run.counts.layers[:-1]] for run in runs},
+            figures / "firing_rate.png",
+        ),
+    }
+    if sweep is not None:
+        paths["accuracy_vs_bits"] = report_plots.accuracy_vs_bits(
+            [row["bits"] for row in sweep], [row["accuracy"] for row in sweep], float_accuracy,
+            figures / "accuracy_vs_bits.png",
+        )
+    return paths
+
+
+def _number(value: float, digits: int = 1) -> str:
+    return f"{value:,.{digits}f}"
+
+
+def _energy(pj: float) -> str:
+    """pJ in a readable unit."""
+    for unit, scale in (("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
+        if pj >= scale:
+            return f"{pj / scale:.3g} {unit}"
+    return f"{pj:.3g} pJ"
+
+
+def _versions() -> str:
+    versions = []
+    for name in ("s5rf-neuro", "torch", "lava-nc", "nir"):
+        try:
+            versions.append(f"{name} {package_metadata.version(name)}")
+        except package_metadata.PackageNotFoundError:
+            continue
+    return ", ".join(versions)
+
+
+def map_cores(network: IntNetwork) -> tuple[Any | None, str]:
+    """(`MappingReport`, "") from `hardware.mapping.map_network`, or (None, why it cannot be mapped)."""
+    from s5rf_neuro.hardware.mapping import map_network
+
+    try:
+        return map_network(network), ""
+    except TargetError as err:
+        return None, str(err)
+
+
+def _mapping_blocks(mapping: Any | None, error: str, target: str) -> list[Block]:
+    """The core mapping as a table and a summary line."""
+    if mapping is None:
+        return [Paragraph(f"The network cannot be mapped to {target}: {error}")]
+    table = Table(
+        ("layer", "neurons", "fan-in", "synapses", "cores", "neurons / core"),
+        tuple(
+            (layer.layer, str(layer.neurons), str(layer.fan_in), f"{layer.synapses:,}", str(layer.cores),
+             str(layer.neurons_per_core))
+            for layer in mapping.layers
+        ),
+    )
+    summary = Paragraph(
+        f"{mapping.total_neurons:,} neurons and {mapping.total_synapses:,} synapses on {mapping.cores_used} cores, "
+        f"{mapping.chips_needed} chip(s) of {mapping.cores_per_chip} cores (limits per core: "
+        f"{mapping.neurons_per_core_limit:,} neurons, {mapping.synapses_per_core_limit:,} synapses)."
+    )
+    return [table, summary] + ([Bullets(tuple(mapping.notes))] if mapping.notes else [])
+
+
+def compose(
+    subject: Subject,
+    dataset: str,
+    runs: list[Run],
+    agreement: dict[str, Any] | None,
+    energy: EnergyEstimate,
+    mapping: tuple[Any | None, str],
+    sweep: list[dict[str, Any]] | None,
+    figures: dict[str, Path],
+    out_dir: Path,
+) -> list[Block]:
+    """The report's blocks."""
+    target = subject.int_network.target
+    golden = next(run for run in runs if run.label.startswith("integer (golden"))
+    float_run = next((run for run in runs if run.label.startswith("float discrete")), None)
+    blocks: list[Block] = [
+        Heading(f"S5-RF report: {subject.name}", 1),
+        Paragraph(
+            f"Data set: {dataset} ({golden.samples} test samples, {golden.counts.layers[0].time_steps} time steps, "
+            f"{subject.int_network.input_dim} channels). Target: {target.name} ({target.weight_bits}-bit weights, "
+            f"{target.state_bits}-bit state, {target.decay_bits}-bit decays). "
+            f"Written {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} with {_versions()}."
+        ),
+        Heading("Accuracy"),
+        Table(
+            ("run", "samples", "accuracy"),
+            tuple((run.label, str(run.samples), f"{100 * run.accuracy:.2f} %") for run in runs),
+        ),
+    ]
+    if agreement is not None:
+        blocks.append(
+            Paragraph(
+                f"Lava against the golden simulator on {agreement['samples']} samples: spikes of every layer "
+                f"{'identical, step for step' if agreement['spikes_equal'] else 'DIFFERENT'}; predictions agree on "
+                f"{100 * agreement['prediction_agreement']:.1f} %."
+            )
+        )
+    else:
+        blocks.append(Paragraph("Lava was not run (use --lava N to run N samples through Lava)."))
+
+    blocks += [Heading("Activity per layer (integer network, mean per sample)")]
+    rows = []
+    for index, layer in enumerate(golden.counts.layers):
+        readout = index == len(golden.counts.layers) - 1
+        float_spikes = "—" if readout or float_run is None else _number(float(np.mean(float_run.counts.layers[index].spikes)))
+        rows.append(
+            (
+                layer.name,
+                str(layer.neurons),
+                float_spikes,
+                "—" if readout else _number(float(np.mean(layer.spikes))),
+                "—" if readout else f"{float(np.mean(layer.firing_rate)):.4f}",
+                "—" if readout else f"{100 * float(np.mean(layer.sparsity)):.1f} %",
+                _number(float(np.mean(layer.input_events))),
+                _number(float(np.mean(layer.synaptic_ops))),
+                f"{layer.neuron_updates:,}",
+                f"{layer.dense_macs:,}",
+            )
+        )
+    totals = golden.counts.mean_per_sample()
+    rows.append(
+        (
+            "total", str(sum(layer.neurons for layer in golden.counts.layers)),
+            "—" if float_run is None else _number(float(np.mean(float_run.counts.total("spikes")))),
+            _number(totals["spikes"]), "", "", "", _number(totals["synaptic_ops"]),
+            f"{int(totals['neuron_updates']):,}", f"{int(totals['dense_macs']):,}",
+        )
+    )
+    blocks += [
+        Table(
+            ("layer", "neurons", "spikes (float)", "spikes (integer)", "rate / neuron / step", "sparsity",
+             "input events", "synaptic ops", "neuron updates", "dense MACs"),
+            tuple(rows),
+        ),
+        Bullets(
+            (
+                "Synaptic ops: Σ over input events of the fan-out; a complex synapse (non-zero imaginary weights) counts "
+                "2; a graded event (input count > 1, or spike + skipped input) is one message; a skip layer adds one "
+                "identity synapse per input event; the readout is a real fan-out of one per output.",
+                "Neuron updates: neurons × time steps. Dense MACs: real multiply-accumulates of the same network run "
+                "densely as a float model (complex weight × real input = 2, complex recurrence = 4 per neuron per step).",
+            )
+        ),
+        Heading("Energy per inference (estimate)"),
+        Table(
+            ("system", "operation", "operations", "pJ / op", "energy", "source"),
+            tuple(
+                (row.system, row.operation, _number(row.operations, 0), f"{row.pj_per_op:g}", _energy(row.energy_pj), row.source)
+                for row in energy.rows
+            ),
+        ),
+        Table(
+            ("system", "energy / inference", "ratio to neuromorphic"),
+            (
+                ("neuromorphic (Loihi 1 figures)", _energy(energy.neuromorphic_pj), "1"),
+                ("dense float32", _energy(energy.float_pj), f"{energy.ratio:.3g}"),
+                ("dense int8", _energy(energy.int8_pj), f"{energy.int8_ratio:.3g}"),
+            ),
+        ),
+        Bullets(energy.notes),
+        Heading(f"Mapping to {target.name}"),
+        *_mapping_blocks(*mapping, target.name),
+    ]
+    if subject.quant_report is not None:
+        blocks += [Heading("Quantisation"), _quantisation_table(subject.quant_report)]
+        if subject.quant_report.warnings:
+            blocks.append(Bullets(tuple(subject.quant_report.warnings)))
+    if sweep is not None:
+        blocks += [
+            Heading("Accuracy against weight bits (golden simulator)"),
+            Table(
+                ("weight bits", "accuracy", "note"),
+                tuple(
+                    (str(row["bits"]), "—" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %", row["note"])
+                    for row in sweep
+                ),
+            ),
+        ]
+    captions = {
+        "raster": "Spike raster per layer for one sample (integer network, golden simulator).",
+        "eigenvalues": "λ̄ of every neuron on the unit circle: float (dots) and quantised (crosses).",
+        "firing_rate": "Firing rate per layer (spikes per neuron per time step).",
+        "accuracy_vs_bits": "Integer accuracy against weight mantissa bits; the dashed line is the float accuracy.",
+    }
+    blocks.append(Heading("Figures"))
+    blocks += [Image(path.relative_to(out_dir).as_posix(), captions[name]) for name, path in figures.items()]
+    return blocks
+
+
+def _quantisation_table(report: Any) -> Table:
+    def cell(layer: dict[str, Any], key: str, fmt: str = "{}") -> str:
+        return fmt.format(layer[key]) if layer.get(key) is not None else "—"
+
+    return Table(
+        ("layer", "weight exp (re, im)", "weight clip", "decay error max", "state headroom (bits)"),
+        tuple(
+            (
+                f"layer {index}",
+                f"{cell(layer, 'weight_exp_re')}, {cell(layer, 'weight_exp_im')}",
+                cell(layer, "weight_clip_fraction", "{:.2%}"),
+                cell(layer, "decay_error_max", "{:.2e}"),
+                cell(layer, "state_headroom_bits", "{:.1f}"),
+            )
+            for index, layer in enumerate(report.layers)
+        ),
+    )
+
+
+def write_report(
+    model_path: Path,
+    out_dir: Path,
+    target: TargetSpec,
+    samples: int | None = None,
+    lava_samples: int = 0,
+    neuromorphic_profile: str = "loihi1",
+    arithmetic_profile: str = "horowitz45nm",
+    progress: bool = False,
+) -> Path:
+    """Make the report of `model_path` (.ckpt or .nir) in `out_dir`; returns the path of report.md.
+
+    samples: test samples to use (all when None); lava_samples: how many of
+    them also run through Lava (0: none). Raises `ReportError` (or another
+    `S5RFError`) for an unwritable directory, a missing file or missing data.
+    """
+    out_dir = prepare_output_dir(Path(out_dir))
+    profiles = (load_profile(neuromorphic_profile), load_profile(arithmetic_profile))
+    subject = load_subject(Path(model_path), target)
+    inputs, labels, dataset = load_test_data(subject, samples)
+    runs, agreement = run_everything(subject, inputs, labels, lava_samples, progress)
+    golden = next(run for run in runs if run.label.startswith("integer (golden"))
+    energy = estimate_energy(golden.counts, *profiles)
+    sweep = None
+    if subject.float_network is not None:
+        sweep = sweep_weight_bits(subject.float_network, target, inputs, labels, progress)
+    mapping = map_cores(subject.int_network)
+    figures = draw_figures(subject, runs, sweep, out_dir / "figures")
+    blocks = compose(subject, dataset, runs, agreement, energy, mapping, sweep, figures, out_dir)
+    title = f"S5-RF report: {subject.name}"
+    _write_text(out_dir / "report.html", render_html(blocks, title))
+    _write_text(
+        out_dir / "report.json",
+        json.dumps(
+            {
+                "model": subject.name,
+                "dataset": dataset,
+                "target": subject.int_network.target.to_dict(),
+                "runs": [
+                    {"label": run.label, "samples": run.samples, "accuracy": run.accuracy, "counts": run.counts.to_dict()}
+                    for run in runs
+                ],
+                "lava_agreement": agreement,
+                "energy": energy.to_dict(),
+                "mapping": mapping[0].to_dict() if mapping[0] is not None else {"error": mapping[1]},
+                "weight_bit_sweep": sweep,
+                "quantisation": subject.quant_report.to_dict() if subject.quant_report is not None else None,
+            },
+            indent=2,
+        ),
+    )
+    report = out_dir / "report.md"
+    _write_text(report, render_markdown(blocks))
+    return report
