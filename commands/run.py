@@ -1,0 +1,135 @@
+"""s5rf-run: run an exported network (.nir) on a data set and report accuracy, spikes and wall time.
+
+Backends: golden (the batched integer/float simulator), lava (Lava's
+Loihi2SimCfg on the CPU, bit-exact with golden) and loihi2-hw (Loihi2HwCfg,
+needs Intel's Lava extension for Loihi). The data set is the one the network
+was exported with (recorded in the .nir), or the one given with --data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from typing import Any, Sequence
+
+from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._data_args import add_data_options, source_from_args
+
+BACKENDS = ("golden", "lava", "loihi2-hw")
+_BINNING_OPTIONS = ("binning", "bins", "bin_ms", "time_steps", "channels")
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s5rf-run", description=__doc__)
+    parser.add_argument("model", help="network exported by s5rf-export (.nir)")
+    parser.add_argument("--backend", choices=BACKENDS, default="golden", help="where to run it (default golden)")
+    parser.add_argument("--samples", type=_positive, default=None, help="run the first N samples (default all)")
+    parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split (default test)")
+    parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    add_data_options(parser)
+    return parser
+
+
+def _recorded_source(network: Any) -> dict | None:
+    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
+    source = dataset.get("source") if isinstance(dataset, dict) else None
+    return dict(source) if isinstance(source, dict) else None
+
+
+def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: Any) -> dict:
+    """The data source: --data options, else the one recorded in the .nir (with --data-dir as its root)."""
+    if args.data is not None:
+        return source_from_args(parser, args, args.data)
+    for option in _BINNING_OPTIONS:
+        if getattr(args, option) is not None:
+            parser.error(f"argument --{option.replace('_', '-')}: give --data too")
+    from s5rf_neuro.data.registry import KINDS
+    from s5rf_neuro.errors import DataError
+
+    source = _recorded_source(network)
+    if source is None:
+        raise DataError(f"{args.model}: the network records no data set; give --data ({', '.join(KINDS)})")
+    if args.data_dir is not None:
+        if source.get("kind") == "digits":
+            parser.error("argument --data-dir: the network's data set (digits) has no data directory")
+        source["root"] = args.data_dir
+    return source
+
+
+def _check_shapes(args: argparse.Namespace, network: Any, data: Any) -> None:
+    """Refuse data whose channels, time steps or classes differ from the network's."""
+    from s5rf_neuro.errors import DataError
+
+    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
+    steps = dataset.get("time_steps") if isinstance(dataset, dict) else None
+    expected = f"(samples, {steps if steps else 'any'}, {network.input_dim})"
+    found = tuple(data.inputs.shape)
+    if found[2] != network.input_dim or (steps and found[1] != steps):
+        raise DataError(
+            f"{args.model}: the network takes inputs of shape {expected} (samples, time steps, channels), "
+            f"the {data.name} {args.split} data has shape {found}"
+        )
+    if len(data.labels) and int(data.labels.max()) >= network.output_dim:
+        raise DataError(
+            f"{args.model}: the network has {network.output_dim} classes, the {data.name} data has labels up to "
+            f"{int(data.labels.max())}"
+        )
+
+
+def _simulate(network: Any, inputs: Any, backend: str) -> Any:
+    if backend == "golden":
+        from s5rf_neuro.hardware.golden import simulate
+
+        return simulate(network, inputs, progress=True)
+    from s5rf_neuro.hardware.lava_run import run_lava
+
+    return run_lava(network, inputs, backend="cpu" if backend == "lava" else backend, progress=True)
+
+
+@cli_entry("s5rf-run")
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    import numpy as np
+
+    from s5rf_neuro.data.registry import load_split
+    from s5rf_neuro.export.nir_io import read_nir
+    from s5rf_neuro.hardware.network import IntNetwork
+
+    network = read_nir(args.model)
+    data = load_split(_source(parser, args, network), args.split)
+    _check_shapes(args, network, data)
+    count = len(data) if args.samples is None else min(args.samples, len(data))
+    if args.samples is not None and args.samples > len(data):
+        print(f"s5rf-run: --samples {args.samples}: the {data.name} {args.split} split has only {len(data)} "
+              f"samples; running {count}", file=sys.stderr)
+    inputs, labels = data.inputs[:count], data.labels[:count]
+    start = time.perf_counter()
+    result = _simulate(network, inputs, args.backend)
+    wall = time.perf_counter() - start
+    accuracy = float(np.mean(result.predictions == labels)) if count else float("nan")
+    spikes = result.spikes_per_sample()
+    kind = "integer" if isinstance(network, IntNetwork) else "float"
+    if args.json:
+        print(json.dumps({"model": args.model, "network": kind, "backend": args.backend, "data": data.name,
+                          "split": args.split, "samples": count, "accuracy": accuracy,
+                          "spikes_per_sample": spikes, "saturation": [int(s) for s in result.saturation],
+                          "wall_time_s": wall}))
+        return 0
+    print(f"{args.model}: {kind} network, {args.backend} backend, {data.name} {args.split}, {count} samples")
+    print(f"accuracy {accuracy:.4f}")
+    for layer, value in enumerate(spikes):
+        print(f"  layer {layer}: {value:.1f} spikes per sample")
+    if any(result.saturation):
+        print(f"saturation events (layers, readout): {[int(s) for s in result.saturation]}")
+    print(f"wall time {wall:.2f} s ({1000 * wall / max(count, 1):.2f} ms per sample)")
+    return 0
