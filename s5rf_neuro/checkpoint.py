@@ -1,0 +1,182 @@
+"""Checkpoint files (`.ckpt`), DESIGN §4.
+
+A checkpoint is a `torch.save` dictionary that loads with
+`torch.load(..., weights_only=True)`:
+
+    {"format": "s5rf-ckpt", "version": 1, "config": {S5RFConfig fields},
+     "state_dict": {name: tensor}, "dataset": {...}, "metrics": {...}, "extra": {...}}
+
+Only tensors, str, int, float, bool, None, lists, tuples and dicts are stored
+(NumPy arrays become tensors, NumPy scalars Python numbers). Files are written
+to a temporary file next to the target and renamed, so an interrupted save
+never leaves a broken checkpoint behind.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.errors import CheckpointError, ConfigError
+from s5rf_neuro.model import S5RFClassifier
+
+FORMAT = "s5rf-ckpt"
+VERSION = 1
+_ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass
+class Checkpoint:
+    """The contents of a checkpoint file (see module doc); `build_model()` rebuilds the network."""
+
+    format: str
+    version: int
+    config: S5RFConfig
+    state_dict: dict[str, Tensor]
+    dataset: dict[str, Any]
+    metrics: dict[str, Any]
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def build_model(self) -> S5RFClassifier:
+        """A fresh `S5RFClassifier` in eval mode with the stored weights (their dtype, on the CPU)."""
+        model = S5RFClassifier(self.config, generator=torch.Generator())
+        dtype = _float_dtype(self.state_dict)
+        if dtype is not None:
+            model.to(dtype)
+        model.load_state_dict(self.state_dict, strict=True)
+        return model.eval()
+
+
+def _float_dtype(state_dict: Mapping[str, Tensor]) -> torch.dtype | None:
+    for value in state_dict.values():
+        if value.is_floating_point():
+            return value.dtype
+    return None
+
+
+def _storable(value: Any, where: str) -> Any:
+    """`value` with NumPy objects converted, so that `weights_only` loading accepts it."""
+    if isinstance(value, Tensor):
+        return value.detach().cpu()
+    if isinstance(value, np.ndarray):
+        return torch.from_numpy(np.array(value))
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {key: _storable(item, f"{where}[{key!r}]") for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_storable(item, f"{where}[{index}]") for index, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
+    raise TypeError(f"{where}: {type(value).__name__} cannot be stored in a checkpoint "
+                    "(use tensors, numbers, strings, lists and dicts)")
+
+
+def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset: Mapping[str, Any],
+                    metrics: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Path:
+    """Write `model` with its config and the given descriptions to `path` atomically; returns the path."""
+    path = Path(path)
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": model.config.to_dict(),
+        "state_dict": _storable(dict(model.state_dict()), "state_dict"),
+        "dataset": _storable(dict(dataset), "dataset"),
+        "metrics": _storable(dict(metrics), "metrics"),
+        "extra": _storable(dict(extra or {}), "extra"),
+    }
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            torch.save(payload, stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        if os.path.exists(temp):
+            os.unlink(temp)
+        raise
+    return path
+
+
+def _read(path: Path) -> Any:
+    with open(path, "rb") as stream:
+        head = stream.read(4)
+    if not head:
+        raise CheckpointError(f"{path}: empty file, not a checkpoint")
+    if head != _ZIP_MAGIC:
+        raise CheckpointError(f"{path}: not a checkpoint (not a PyTorch zip file)")
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: truncated checkpoint (the zip archive has no end record)")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0] if str(err) else ""
+        raise CheckpointError(f"{path}: not a checkpoint (holds objects that weights_only loading refuses: "
+                              f"{reason})") from None
+    except (RuntimeError, OSError, EOFError, zipfile.BadZipFile, ValueError, KeyError) as err:
+        raise CheckpointError(f"{path}: corrupted checkpoint "
+                              f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
+
+
+def _check_weights(path: Path, config: S5RFConfig, state_dict: Mapping[str, Any]) -> None:
+    """Refuse a state_dict whose names or shapes differ from what `config` builds."""
+    if not isinstance(state_dict, Mapping) or not all(isinstance(v, Tensor) for v in state_dict.values()):
+        raise CheckpointError(f"{path}: state_dict is not a mapping of names to tensors")
+    reference = S5RFClassifier(config, generator=torch.Generator())
+    expected = {name: tuple(value.shape) for name, value in reference.state_dict().items()}
+    for name, shape in expected.items():
+        if name not in state_dict:
+            raise CheckpointError(f"{path}: config does not match weights: weight {name!r} "
+                                  f"(shape {shape}) is missing")
+        if tuple(state_dict[name].shape) != shape:
+            raise CheckpointError(f"{path}: config does not match weights: {name!r} has shape "
+                                  f"{tuple(state_dict[name].shape)}, the config needs {shape}")
+    for name in state_dict:
+        if name not in expected:
+            raise CheckpointError(f"{path}: config does not match weights: unexpected weight {name!r}")
+    dtypes = {value.dtype for value in state_dict.values()}
+    if not dtypes <= {torch.float32, torch.float64} or len(dtypes) > 1:
+        raise CheckpointError(f"{path}: weights must all be float32 or all float64, found "
+                              f"{sorted(str(d) for d in dtypes)}")
+
+
+def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
+    """Read and check a checkpoint; every problem is a one-line `CheckpointError` naming the file.
+
+    Missing or unreadable files raise `OSError` (FileNotFoundError, PermissionError, …).
+    """
+    path = Path(path)
+    data = _read(path)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an s5rf checkpoint (no format {FORMAT!r} marker)")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise CheckpointError(f"{path}: invalid format version {version!r}")
+    if version > VERSION:
+        raise CheckpointError(f"{path}: format version {version} is newer than this s5rf-neuro reads "
+                              f"(up to {VERSION}); upgrade s5rf-neuro")
+    for key in ("config", "state_dict", "dataset", "metrics"):
+        if not isinstance(data.get(key), dict):
+            raise CheckpointError(f"{path}: missing or invalid {key!r} entry")
+    extra = data.get("extra", {})
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{path}: invalid 'extra' entry")
+    try:
+        config = S5RFConfig.from_dict(data["config"])
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: invalid config: {err}") from None
+    _check_weights(path, config, data["state_dict"])
+    return Checkpoint(format=FORMAT, version=version, config=config, state_dict=dict(data["state_dict"]),
+                      dataset=data["dataset"], metrics=data["metrics"], extra=extra)
