@@ -46,8 +46,16 @@ def dense_int(weight: np.ndarray, exponent: int, inputs: np.ndarray) -> np.ndarr
 
     weight: int64 (P, H) mantissas; inputs: int64 (..., H) spike counts.
     Returns int64 (..., P) synaptic input in state LSBs.
+
+    The accumulation runs as a float64 BLAS product when every partial sum is
+    an integer below 2^53 in magnitude (then float64 is exact and the result
+    is identical to the int64 product, only much faster); otherwise in int64.
     """
-    accumulated = inputs @ weight.T
+    bound = int(np.abs(weight).max(initial=0)) * int(np.abs(inputs).max(initial=0)) * weight.shape[-1]
+    if bound < 1 << 53:
+        accumulated = (inputs.astype(np.float64) @ weight.T.astype(np.float64)).astype(np.int64)
+    else:
+        accumulated = inputs @ weight.T
     if exponent >= 0:
         return accumulated << exponent
     return accumulated >> (-exponent)

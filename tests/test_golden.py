@@ -1,0 +1,233 @@
+"""The golden simulator against a slow, obviously-correct per-neuron Python reference."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.hardware.golden import simulate
+from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout, IntLayer, IntNetwork, IntReadout
+from s5rf_neuro.hardware.target import LOIHI2, TargetSpec
+
+
+def _reference_int(network: IntNetwork, sample: list[list[int]]) -> tuple[list[list[list[bool]]], list[int], list[int]]:
+    """One sample through the integer network with Python ints, neuron by neuron.
+
+    Returns (spikes[layer][t][neuron], scores[o], saturation per layer + readout).
+    """
+    target = network.target
+    low, high = -(2 ** (target.state_bits - 1)), 2 ** (target.state_bits - 1) - 1
+    k = target.decay_bits
+
+    def shift(value: int) -> int:
+        if target.decay_rounding == "nearest":
+            return (value + 2 ** (k - 1)) // 2**k
+        return value // 2**k
+
+    def dense(weights: list[list[int]], exponent: int, values: list[int]) -> list[int]:
+        out = []
+        for row in weights:
+            total = sum(w * v for w, v in zip(row, values))
+            out.append(total * 2**exponent if exponent >= 0 else total // 2 ** (-exponent))
+        return out
+
+    def sat(value: int) -> tuple[int, int]:
+        clipped = min(max(value, low), high)
+        return clipped, int(clipped != value)
+
+    layer_input = [list(row) for row in sample]
+    all_spikes = []
+    saturation = []
+    for layer in network.layers:
+        w_re, w_im = layer.weight_re.tolist(), layer.weight_im.tolist()
+        c, s, vth = layer.decay_re.tolist(), layer.decay_im.tolist(), layer.threshold.tolist()
+        re = [0] * layer.num_neurons
+        im = [0] * layer.num_neurons
+        events = 0
+        spikes = []
+        for u in layer_input:
+            a_re = dense(w_re, layer.weight_exp_re, u)
+            a_im = dense(w_im, layer.weight_exp_im, u)
+            row = []
+            for i in range(layer.num_neurons):
+                new_re, e1 = sat(shift(c[i] * re[i] - s[i] * im[i]) + a_re[i])
+                new_im, e2 = sat(shift(s[i] * re[i] + c[i] * im[i]) + a_im[i])
+                re[i], im[i] = new_re, new_im
+                events += e1 + e2
+                row.append(new_re > vth[i])
+            spikes.append(row)
+        all_spikes.append(spikes)
+        saturation.append(events)
+        if layer.skip:
+            layer_input = [[int(sp) + v for sp, v in zip(srow, urow)] for srow, urow in zip(spikes, layer_input)]
+        else:
+            layer_input = [[int(sp) for sp in srow] for srow in spikes]
+    readout = network.readout
+    y = [0] * network.output_dim
+    scores = [0] * network.output_dim
+    events = 0
+    for u in layer_input:
+        a = dense(readout.weight.tolist(), readout.weight_exp, u)
+        for o in range(network.output_dim):
+            y[o], e = sat(shift(int(readout.decay[o]) * y[o]) + a[o])
+            events += e
+            scores[o] += y[o]
+    saturation.append(events)
+    return all_spikes, scores, saturation
+
+
+@st.composite
+def int_networks(draw: st.DrawFn) -> tuple[IntNetwork, np.ndarray]:
+    """Small random integer networks (often saturating) and inputs for them."""
+    target = dataclasses.replace(
+        LOIHI2,
+        state_bits=draw(st.integers(6, 24)),
+        decay_bits=draw(st.integers(2, 12)),
+        weight_bits=draw(st.integers(2, 8)),
+        decay_rounding=draw(st.sampled_from(["nearest", "floor"])),
+    )
+    one = target.decay_one
+    ints = lambda lo, hi, shape: np.array(draw(st.lists(st.integers(lo, hi), min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))), dtype=np.int64).reshape(shape)  # noqa: E731
+    width = draw(st.integers(1, 4))
+    num_inputs = width
+    layers = []
+    for index in range(draw(st.integers(1, 3))):
+        skip = index > 0 and num_inputs == width and draw(st.booleans())
+        layers.append(
+            IntLayer(
+                decay_re=ints(-one, one, (width,)),
+                decay_im=ints(-one, one, (width,)),
+                weight_re=ints(target.weight_min, target.weight_max, (width, num_inputs)),
+                weight_im=ints(target.weight_min, target.weight_max, (width, num_inputs)),
+                weight_exp_re=draw(st.integers(target.weight_exp_min, target.weight_exp_max)),
+                weight_exp_im=draw(st.integers(target.weight_exp_min, target.weight_exp_max)),
+                threshold=ints(0, target.state_max, (width,)) >> draw(st.integers(0, target.state_bits)),
+                state_scale=1.0,
+                skip=skip,
+            )
+        )
+        num_inputs = width
+    outputs = draw(st.integers(1, 3))
+    readout = IntReadout(
+        weight=ints(target.weight_min, target.weight_max, (outputs, width)),
+        weight_exp=draw(st.integers(target.weight_exp_min, target.weight_exp_max)),
+        decay=ints(0, one - 1, (outputs,)),
+        state_scale=1.0,
+    )
+    network = IntNetwork(layers=tuple(layers), readout=readout, target=target)
+    samples, steps = draw(st.integers(1, 3)), draw(st.integers(1, 8))
+    inputs = ints(0, 3, (samples, steps, layers[0].num_inputs)).astype(np.uint8)
+    return network, inputs
+
+
+@settings(max_examples=150, deadline=None)
+@given(int_networks(), st.integers(1, 3))
+def test_golden_equals_python_reference_bit_for_bit(case: tuple[IntNetwork, np.ndarray], batch_size: int) -> None:
+    network, inputs = case
+    result = simulate(network, inputs, batch_size=batch_size)
+    total_saturation = [0] * (len(network.layers) + 1)
+    for n, sample in enumerate(inputs.tolist()):
+        spikes, scores, saturation = _reference_int(network, sample)
+        for layer_spikes, expected in zip(result.spikes, spikes):
+            assert layer_spikes[n].tolist() == expected
+        assert result.scores[n].tolist() == scores
+        total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
+    assert result.saturation == total_saturation
+    assert result.predictions.tolist() == np.argmax(result.scores, axis=1).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(int_networks())
+def test_state_saturates_and_never_wraps(case: tuple[IntNetwork, np.ndarray]) -> None:
+    network, inputs = case
+    target = network.target
+    result = simulate(network, inputs)
+    assert all(peak <= -target.state_min for peak in result.state_peak)
+    assert all(isinstance(events, int) and events >= 0 for events in result.saturation)
+
+
+def test_saturation_is_counted_for_a_driven_neuron() -> None:
+    target = dataclasses.replace(LOIHI2, state_bits=8)
+    layer = IntLayer(
+        decay_re=np.array([target.decay_one - 1]), decay_im=np.array([0]),
+        weight_re=np.array([[100]]), weight_im=np.array([[-100]]), weight_exp_re=0, weight_exp_im=0,
+        threshold=np.array([50]), state_scale=1.0,
+    )
+    readout = IntReadout(weight=np.array([[1]]), weight_exp=0, decay=np.array([0]), state_scale=1.0)
+    network = IntNetwork(layers=(layer,), readout=readout, target=target)
+    result = simulate(network, np.ones((2, 5, 1), dtype=np.uint8))
+    # steps 1..4 push re past 127 and im past -128: 4 steps × 2 components × 2 samples
+    assert result.saturation == [16, 0]
+    assert result.state_peak[0] == 128
+    assert result.spikes[0].all()
+
+
+def _random_float_network(rng: np.random.Generator, sizes: list[int], outputs: int, skip: list[bool]) -> FloatNetwork:
+    layers = []
+    for h, p, s in zip(sizes[:-1], sizes[1:], skip):
+        step = np.exp(rng.uniform(np.log(1e-3), np.log(1e-1), p))
+        decay = np.exp((-0.5 + 1j * rng.uniform(-3, 3, p)) * step)
+        weight = (rng.normal(size=(p, h)) + 1j * rng.normal(size=(p, h))) * 4 / np.sqrt(h)
+        layers.append(FloatLayer(decay=decay, weight=weight, threshold=1 / step, skip=s))
+    readout = FloatReadout(weight=rng.normal(size=(outputs, sizes[-1])), decay=np.full(outputs, 0.8))
+    return FloatNetwork(layers=tuple(layers), readout=readout)
+
+
+def test_float_network_follows_its_recurrence() -> None:
+    rng = np.random.default_rng(1)
+    network = _random_float_network(rng, [5, 4, 4], 3, [False, True])
+    inputs = (rng.random((3, 20, 5)) < 0.3).astype(np.uint8)
+    result = simulate(network, inputs, batch_size=2)
+    for n in range(3):
+        u = inputs[n].astype(float)
+        for index, layer in enumerate(network.layers):
+            x = np.zeros(layer.num_neurons, complex)
+            spikes = []
+            for t in range(u.shape[0]):
+                x = layer.decay * x + layer.weight @ u[t]
+                spikes.append(x.real > layer.threshold)
+            spikes = np.array(spikes)
+            np.testing.assert_array_equal(result.spikes[index][n], spikes)
+            u = spikes + u if layer.skip else spikes.astype(float)
+        y = np.zeros(3)
+        total = np.zeros(3)
+        for t in range(u.shape[0]):
+            y = network.readout.decay * y + network.readout.weight @ u[t]
+            total += y
+        np.testing.assert_allclose(result.scores[n], total / u.shape[0], rtol=1e-12)
+    assert result.saturation == [0, 0, 0]
+
+
+def test_spikes_per_sample_and_shapes() -> None:
+    rng = np.random.default_rng(2)
+    network = _random_float_network(rng, [6, 5], 2, [False])
+    inputs = (rng.random((7, 9, 6)) < 0.5).astype(bool)
+    result = simulate(network, inputs, batch_size=3, progress=True)
+    assert result.spikes[0].shape == (7, 9, 5) and result.spikes[0].dtype == bool
+    assert result.scores.shape == (7, 2) and result.predictions.dtype == np.int64
+    assert result.spikes_per_sample() == [float(result.spikes[0].sum() / 7)]
+
+
+@pytest.mark.parametrize(
+    "inputs, message",
+    [
+        (np.zeros((2, 3, 4)), "shape"),
+        (-np.ones((2, 3, 6), dtype=np.int64), "non-negative"),
+        (np.full((2, 3, 6), 0.5), "integer"),
+    ],
+)
+def test_bad_inputs_are_refused(inputs: np.ndarray, message: str) -> None:
+    network = _random_float_network(np.random.default_rng(3), [6, 5], 2, [False])
+    with pytest.raises(S5RFError, match=message):
+        simulate(network, inputs)
+
+
+def test_batch_size_must_be_positive() -> None:
+    network = _random_float_network(np.random.default_rng(3), [6, 5], 2, [False])
+    with pytest.raises(S5RFError, match="batch size"):
+        simulate(network, np.zeros((1, 2, 6), dtype=np.uint8), batch_size=0)
