@@ -14,6 +14,7 @@ never leaves a broken checkpoint behind.
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import tempfile
@@ -87,6 +88,8 @@ def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset
                     metrics: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Path:
     """Write `model` with its config and the given descriptions to `path` atomically; returns the path."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, "directory does not exist", str(path.parent))
     payload = {
         "format": FORMAT,
         "version": VERSION,

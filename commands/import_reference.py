@@ -1,0 +1,62 @@
+"""s5rf-import: turn parameters trained with the published JAX S5-RF implementation into a checkpoint.
+
+params.npz holds the reference parameter layout (DESIGN §3); config.json the
+S5RFConfig fields of that run (input_dim, output_dim, num_neurons, ...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.errors import ConfigError, DataError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="s5rf-import", description=__doc__)
+    parser.add_argument("params", help="reference parameters (.npz)")
+    parser.add_argument("--config", required=True, help="JSON file with the S5RFConfig fields of the run")
+    parser.add_argument("-o", "--output", required=True, help="checkpoint to write (.ckpt)")
+    parser.add_argument("--dataset", help="JSON file with the data set description to store "
+                                          "(name, encoding, time_steps, input_dim, class_names, source)")
+    return parser
+
+
+def _read_json(path: str, what: type[Exception]) -> dict[str, Any]:
+    with open(path, encoding="utf-8") as stream:
+        try:
+            data = json.load(stream)
+        except json.JSONDecodeError as err:
+            raise what(f"{path}: invalid JSON ({err})") from None
+    if not isinstance(data, dict):
+        raise what(f"{path}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+@cli_entry("s5rf-import")
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from s5rf_neuro.checkpoint import save_checkpoint
+    from s5rf_neuro.config import S5RFConfig
+    from s5rf_neuro.reference import load_reference
+
+    try:
+        config = S5RFConfig.from_dict(_read_json(args.config, ConfigError))
+    except ConfigError as err:
+        message = str(err)
+        raise ConfigError(message if message.startswith(args.config) else f"{args.config}: {message}") from None
+    model = load_reference(args.params, config)
+    dataset: dict[str, Any] = {
+        "name": "imported", "encoding": "unknown", "time_steps": 0, "input_dim": config.input_dim,
+        "class_names": [str(index) for index in range(config.output_dim)], "source": {"kind": "none"},
+    }
+    if args.dataset:
+        dataset.update(_read_json(args.dataset, DataError))
+    output = save_checkpoint(args.output, model, dataset=dataset, metrics={},
+                             extra={"imported_from": str(Path(args.params).resolve())})
+    print(f"wrote {output} ({config.num_layers} layers x {config.num_neurons} neurons, "
+          f"{config.discretization} first layer) from {args.params}")
+    return 0
