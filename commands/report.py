@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Sequence
 
 from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._data_args import add_data_options, source_from_args
 from s5rf_neuro.hardware.energy import available_profiles
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
@@ -45,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--baseline", default="horowitz45nm", help="arithmetic energy profile of the dense baseline, "
                         "a name or a JSON file (default: horowitz45nm)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_data_options(parser)
+    parser.epilog = ("The test data is the data set recorded in the checkpoint or .nir; --data chooses another, "
+                     "--data-dir alone points the recorded one at another directory.")
     return parser
 
 
@@ -53,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `s5rf-report`."""
     from s5rf_neuro.export.report import write_report
 
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    data_source = source_from_args(parser, args, args.data) if args.data is not None else None
     report = write_report(
         args.model,
         args.output,
@@ -63,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         neuromorphic_profile=args.profile,
         arithmetic_profile=args.baseline,
         progress=not args.no_progress,
+        data_source=data_source,
+        data_dir=args.data_dir if args.data is None else None,
     )
     print(f"wrote {report}, {report.with_suffix('.html').name} and {report.with_suffix('.json').name}; "
           f"figures in {report.parent / 'figures'}")

@@ -20,6 +20,7 @@ lives in the export room: the hardware room never imports the model.
 from __future__ import annotations
 
 import datetime
+import importlib
 import json
 import os
 import tempfile
@@ -149,7 +150,7 @@ def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, n
     from s5rf_neuro.data.registry import load_split
 
     if subject.data_source is None:
-        raise ReportError(f"{subject.name}: no data set is recorded in the file, so there is nothing to evaluate on")
+        raise ReportError(f"{subject.name}: no data set is recorded in the file; give one with --data")
     data = load_split(subject.data_source, "test")
     if data.inputs.shape[2] != subject.int_network.input_dim:
         raise ReportError(
@@ -200,8 +201,7 @@ def run_everything(
     runs.append(golden)
     agreement = None
     if lava_samples > 0:
-        from s5rf_neuro.hardware.lava_run import run_lava
-
+        run_lava = _lava_runner()
         count = min(lava_samples, len(labels))
         result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
         lava = Run(
@@ -218,6 +218,25 @@ def run_everything(
             "prediction_agreement": float(np.mean(result.predictions == golden.predictions[:count])),
         }
     return runs, agreement
+
+
+def _lava_runner() -> Any:
+    """`hardware.lava_run.run_lava`, importable even after tqdm has fixed the multiprocessing context.
+
+    Lava's message infrastructure calls `multiprocessing.set_start_method("fork")`
+    when first imported, which raises once anything (tqdm's lock, a training run)
+    has already fixed the default context; Lava needs "fork" in any case.
+    """
+    import multiprocessing
+    import sys
+
+    lava_module = "lava.magma.runtime.message_infrastructure.multiprocessing"
+    if lava_module not in sys.modules and multiprocessing.get_start_method(allow_none=True) is not None:
+        multiprocessing.set_start_method(None, force=True)
+    importlib.import_module(lava_module)
+    from s5rf_neuro.hardware.lava_run import run_lava
+
+    return run_lava
 
 
 def sweep_weight_bits(
@@ -480,16 +499,26 @@ def write_report(
     neuromorphic_profile: str = "loihi1",
     arithmetic_profile: str = "horowitz45nm",
     progress: bool = False,
+    data_source: dict[str, Any] | None = None,
+    data_dir: str | None = None,
 ) -> Path:
     """Make the report of `model_path` (.ckpt or .nir) in `out_dir`; returns the path of report.md.
 
     samples: test samples to use (all when None); lava_samples: how many of
-    them also run through Lava (0: none). Raises `ReportError` (or another
+    them also run through Lava (0: none); data_source: a `load_split` source
+    replacing the recorded data set; data_dir: a new root for the recorded
+    one (moved files). Raises `ReportError` (or another
     `S5RFError`) for an unwritable directory, a missing file or missing data.
     """
     out_dir = prepare_output_dir(Path(out_dir))
     profiles = (load_profile(neuromorphic_profile), load_profile(arithmetic_profile))
     subject = load_subject(Path(model_path), target)
+    if data_source is not None:
+        subject.data_source = data_source
+    elif data_dir is not None and subject.data_source is not None:
+        if subject.data_source.get("kind") == "digits":
+            raise ReportError(f"{subject.name}: its data set (digits) has no data directory to replace")
+        subject.data_source = {**subject.data_source, "root": str(data_dir)}
     inputs, labels, dataset = load_test_data(subject, samples)
     runs, agreement = run_everything(subject, inputs, labels, lava_samples, progress)
     golden = next(run for run in runs if run.label.startswith("integer (golden"))
