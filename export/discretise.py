@@ -1,0 +1,100 @@
+"""From a trained `S5RFClassifier` to the discrete float network the hardware room runs.
+
+Per layer the model computes (DESIGN §3), with b̄ and λ̄ per neuron,
+
+    z[t] = λ̄ ⊙ z[t−1] + b̄ ⊙ (B·u[t])        (keep_imag off: b̄ ⊙ Re(B·u[t]))
+    s[t] = Re z[t] > 1
+
+Scaling each neuron's state by 1/|b̄| (x = z/|b̄|, DESIGN §5) gives the
+`FloatLayer` form with the step in the threshold rather than the weights:
+
+    x[t] = λ̄ ⊙ x[t−1] + W·u[t],   W = (b̄/|b̄|)·B  (keep_imag off: (b̄/|b̄|)·Re B)
+    s[t] = Re x[t] > θ,            θ = 1/|b̄|
+
+Everything is computed in float64 from a double-precision copy of the model,
+so a float64 simulation of the result reproduces `model.double()`'s spikes.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+
+from s5rf_neuro.errors import TargetError
+from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout
+
+MIXING_TOLERANCE = 1e-12
+"""Largest |V − I| entry for which a first layer's eigenvector mixing counts as the identity."""
+
+
+def _numpy(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().cpu().numpy()
+
+
+def _check_mixing(index: int, layer: Any) -> None:
+    mixing = getattr(layer, "mixing", None)
+    if mixing is None:
+        return
+    matrix = _numpy(mixing).astype(np.complex128)
+    deviation = float(np.abs(matrix - np.eye(matrix.shape[0])).max(initial=0.0))
+    if deviation > MIXING_TOLERANCE:
+        raise TargetError(
+            f"layer {index}: the {layer.discretization} discretisation mixes the neuron states with the "
+            f"eigenvector matrix V after the scan (max |V - I| = {deviation:.3g}), so its neurons are not "
+            "independent and cannot be mapped to hardware neurons; train with discretization 'dirac' or 'bilinear'"
+        )
+
+
+def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
+    _check_mixing(index, layer)
+    with torch.no_grad():
+        lambda_bar, b_bar = layer.discretize()
+        input_weight = layer.input_weight
+    decay = _numpy(lambda_bar).astype(np.complex128)
+    b_bar = _numpy(b_bar).astype(np.complex128)
+    weight = _numpy(input_weight).astype(np.complex128)
+    magnitude = np.abs(b_bar)
+    if not np.all(np.isfinite(magnitude)) or np.any(magnitude == 0):
+        raise TargetError(f"layer {index}: input scale b̄ is zero or not finite for some neuron")
+    if np.any(np.abs(decay) >= 1):
+        worst = float(np.abs(decay).max())
+        raise TargetError(f"layer {index}: decay |λ̄| = {worst:.6g} ≥ 1, the neuron's state would grow without bound")
+    phase = (b_bar / magnitude)[:, None]
+    drive = weight if layer.keep_imag else weight.real.astype(np.complex128)
+    return FloatLayer(
+        decay=decay,
+        weight=phase * drive,
+        threshold=1.0 / magnitude,
+        skip=skip,
+    )
+
+
+def discretise(model: Any, metadata: dict[str, Any] | None = None) -> FloatNetwork:
+    """The discrete float network of `model` (an `S5RFClassifier`), float64 throughout.
+
+    metadata is stored on the network (class names, source checkpoint, ...);
+    the model's configuration is added under "config" when it has one.
+    Raises `TargetError` for a layer that cannot become independent neurons
+    (a zoh first layer with eigenvector mixing V ≠ I) or that is unstable.
+    """
+    double = copy.deepcopy(model).double().eval()
+    skips = set(double.skip_layers)
+    layers = tuple(_discretise_layer(i, layer, i in skips) for i, layer in enumerate(double.layers))
+    for i, layer in enumerate(layers):
+        if layer.skip and layer.num_inputs != layer.num_neurons:
+            raise TargetError(
+                f"layer {i}: a skip connection needs as many inputs as neurons, got {layer.num_inputs} and {layer.num_neurons}"
+            )
+    with torch.no_grad():
+        readout = FloatReadout(
+            weight=_numpy(double.readout_weight).astype(np.float64),
+            decay=_numpy(double.readout_decay).astype(np.float64),
+        )
+    info: dict[str, Any] = dict(metadata or {})
+    config = getattr(double, "config", None)
+    if config is not None and hasattr(config, "to_dict") and "config" not in info:
+        info["config"] = config.to_dict()
+    return FloatNetwork(layers=layers, readout=readout, metadata=info)

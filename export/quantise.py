@@ -1,0 +1,427 @@
+"""From a discrete float network to its fixed-point twin for one target.
+
+Choices (DESIGN §5 leaves them to this module):
+
+- Neuron gauge. Spikes are unchanged when a neuron's weights and threshold
+  are multiplied by the same g_i > 0, so each neuron's row of W is first
+  brought to the full mantissa scale (`s5rf_neuro.qat.row_gains`, the grid
+  QAT trains on): W_i ← g_i·W_i, θ_i ← g_i·θ_i. Every neuron's largest
+  weight then uses all mantissa levels, instead of only the neuron with the
+  layer's largest weight. The integer state of neuron i therefore counts
+  g_i·2^n LSBs per state unit of the float network; de-quantising with the
+  layer's scalar `state_scale` = 2^n gives the gauge-transformed float
+  network, which has the same spikes.
+- State scale. Each layer's state is held in LSBs of 2^-n state units
+  (state_scale = 2^n, one n per layer). n is the largest integer such that
+  (a) the layer's peak state, times 2^headroom_bits, fits the signed state
+  range, and (b) every connection's exponent stays ≤ the target's maximum
+  (no weight clipping). The peak comes from the weights — the bound
+  max_i Σ_h |W_ih|·u_max·Σ_{t<T} |λ̄_i|^t, u_max the largest input value the
+  layer can see and T the sequence length (from the network's data set
+  metadata, or unbounded) — or, given calibration inputs, from the float
+  golden simulation of them (largest |Re x|, |Im x| reached).
+- Weights. A connection (the real or the imaginary matrix of a layer, or the
+  readout) is W ≈ m·2^E with E the smallest exponent that fits max|W| in the
+  signed mantissa (`s5rf_neuro.qat.weight_exponent`, the same grid QAT
+  trains on). In LSBs the connection's exponent is e = E + n, clamped to the
+  target's exponent range. n never exceeds weight_exp_max − E, so no weight
+  clips (the report states the clip fraction); a clamp below leaves the
+  weights fewer levels (a warning; a connection whose weights all round to
+  zero is a `TargetError`).
+- Decays. c, s = nearest integers to 2^k·λ̄ with the guard |λ̄_int| < 1
+  (`s5rf_neuro.qat.quantise_decay`); the readout decay likewise. A decay
+  that rounds to zero (the neuron forgets at once) is a warning with its
+  numbers; an unstable float decay is refused earlier by the discretiser.
+- Thresholds. vth_i = round(θ_i·2^n) LSBs; spike when re > vth_i.
+- Saturation. With calibration inputs the integer network is also simulated
+  on them; saturation beyond `max_saturation_fraction` of the state updates
+  is a `TargetError`.
+
+The float state x (state units) is represented by x·2^n LSBs; the readout
+y by y·2^n_r, and the integer score is Σ_t y_int (argmax-equivalent to the
+float mean_t y).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from s5rf_neuro.errors import TargetError
+from s5rf_neuro.hardware.golden import simulate
+from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork, IntReadout
+from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.qat import quantise_decay, quantise_real_decay, row_gains, weight_exponent
+
+DEFAULT_HEADROOM_BITS = 1
+"""Bits of state range kept free above the estimated peak state."""
+THRESHOLD_ERROR_WARNING = 0.01
+"""Relative threshold rounding error above which quantisation warns."""
+MAX_SATURATION_FRACTION = 1e-3
+"""Largest fraction of state updates (per component) on calibration data that may saturate."""
+
+
+@dataclass
+class QuantReport:
+    """What quantisation did and lost, per layer and for the readout.
+
+    layers: per layer a dict (keys below); readout: the same for the readout;
+    warnings: one line each, with numbers; calibration: None or
+    {"samples", "saturation" (per layer + readout), "saturation_fraction"}.
+
+    Layer keys: state_scale (2^n, LSBs per gauged state unit), state_exponent (n),
+    peak_source ("weights" | "calibration"), state_peak (gauged state units),
+    state_headroom_bits (log2 of state_max over the peak in LSBs), input_max
+    (largest input value assumed), row_gain_min/max (neuron gauge g),
+    weight_exp_re, weight_exp_im, weight_mantissa_max_re/im (largest |mantissa| used),
+    weight_clip_fraction, weight_error_max (state units of the float network),
+    decay_error_max (|λ̄_int − λ̄|), decay_zero (neurons whose decay rounded to 0),
+    decay_guarded (neurons moved to keep |λ̄_int| < 1), decay_magnitude_max (max |λ̄_int|),
+    threshold_min/max (θ = 1/|b̄|, state units of the float network),
+    threshold_lsb_min/max (vth), threshold_error_max (relative rounding error).
+    The readout has the same keys where they apply (weight_exp, weight_mantissa_max).
+    """
+
+    target: str
+    layers: list[dict[str, Any]]
+    readout: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+    calibration: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able plain dict."""
+        return asdict(self)
+
+
+@dataclass
+class _Connection:
+    mantissa: np.ndarray
+    exponent: int
+    clip_fraction: float
+    error_max: float
+    mantissa_max: int
+
+
+def _float_exponent(weight: np.ndarray, target: TargetSpec) -> int | None:
+    """E of a weight matrix in state units, None when it is all zero."""
+    peak = float(np.abs(weight).max(initial=0.0))
+    return weight_exponent(peak, target.weight_bits) if peak > 0 else None
+
+
+def _quantise_connection(weight: np.ndarray, exponent: int | None, state_exponent: int, target: TargetSpec) -> _Connection:
+    """Mantissas of `weight` (state units) for LSBs of 2^-state_exponent."""
+    if exponent is None:
+        return _Connection(np.zeros(weight.shape, np.int64), 0, 0.0, 0.0, 0)
+    lsb_exponent = min(max(exponent + state_exponent, target.weight_exp_min), target.weight_exp_max)
+    scaled = weight * math.ldexp(1.0, state_exponent - lsb_exponent)
+    rounded = np.round(scaled)
+    mantissa = np.clip(rounded, target.weight_min, target.weight_max)
+    clip_fraction = float(np.mean(mantissa != rounded)) if weight.size else 0.0
+    error = np.abs(mantissa * math.ldexp(1.0, lsb_exponent - state_exponent) - weight)
+    return _Connection(
+        mantissa=mantissa.astype(np.int64),
+        exponent=lsb_exponent,
+        clip_fraction=clip_fraction,
+        error_max=float(error.max(initial=0.0)),
+        mantissa_max=int(np.abs(mantissa).max(initial=0)),
+    )
+
+
+def _quantise_complex_decay(decay: np.ndarray, target: TargetSpec) -> tuple[np.ndarray, np.ndarray, int]:
+    """(c, s) int64 and the number of neurons the |λ̄_int| < 1 guard moved."""
+    re = torch.from_numpy(np.ascontiguousarray(decay.real, dtype=np.float64))
+    im = torch.from_numpy(np.ascontiguousarray(decay.imag, dtype=np.float64))
+    c, s = quantise_decay(re, im, target.decay_bits)
+    guarded = int(torch.count_nonzero((c != torch.round(re * target.decay_one)) | (s != torch.round(im * target.decay_one))))
+    return c.numpy().astype(np.int64), s.numpy().astype(np.int64), guarded
+
+
+def _state_exponent(peak: float, exponents: list[int | None], name: str, headroom_bits: int, target: TargetSpec) -> int:
+    """Largest n with peak·2^(n+headroom) ≤ state_max and every E + n ≤ weight_exp_max."""
+    if peak > 0:
+        by_range = math.floor(math.log2(target.state_max / peak)) - headroom_bits
+        while math.ldexp(peak, by_range + headroom_bits) > target.state_max:
+            by_range -= 1
+    else:
+        by_range = target.state_bits - 2
+    used = [e for e in exponents if e is not None]
+    by_weights = target.weight_exp_max - max(used) if used else by_range
+    exponent = min(by_range, by_weights)
+    if exponent < -target.state_bits:
+        raise TargetError(f"{name}: peak state {peak:.4g} state units does not fit {target.state_bits}-bit state")
+    return exponent
+
+
+def _bound_peak(weight: np.ndarray, decay_magnitude: np.ndarray, input_max: float, time_steps: int | None) -> float:
+    """Worst-case |x| of any neuron within T steps from rest: Σ_h |W_ih|·u_max·(1 − |λ̄_i|^T)/(1 − |λ̄_i|)."""
+    drive = np.abs(weight).sum(axis=1) * input_max
+    horizon = 1.0 if time_steps is None else 1.0 - decay_magnitude**time_steps
+    gain = np.where(decay_magnitude < 1.0, horizon / np.maximum(1.0 - decay_magnitude, 1e-300), np.inf)
+    if time_steps is not None:
+        gain = np.minimum(gain, float(time_steps))
+    return float(np.max(drive * gain, initial=0.0))
+
+
+def _normalise_rows(network: FloatNetwork, weight_bits: int) -> tuple[FloatNetwork, list[np.ndarray]]:
+    """The network in the gauge where each neuron's weights use the full mantissa, and the gains (per layer (P,))."""
+    layers, gains = [], []
+    for layer in network.layers:
+        g = row_gains(
+            torch.from_numpy(np.ascontiguousarray(layer.weight.real)),
+            torch.from_numpy(np.ascontiguousarray(layer.weight.imag)),
+            weight_bits,
+        ).numpy()
+        gains.append(g)
+        layers.append(FloatLayer(decay=layer.decay, weight=layer.weight * g[:, None], threshold=layer.threshold * g, skip=layer.skip))
+    return FloatNetwork(layers=tuple(layers), readout=network.readout, metadata=network.metadata), gains
+
+
+def _time_steps(network: FloatNetwork) -> int | None:
+    """Sequence length recorded in the network's data set metadata, if any."""
+    dataset = network.metadata.get("dataset")
+    steps = dataset.get("time_steps") if isinstance(dataset, dict) else None
+    return int(steps) if isinstance(steps, (int, np.integer)) and steps > 0 else None
+
+
+def _layer_input_maxima(network: FloatNetwork, first_input_max: float) -> list[float]:
+    """Largest value each layer's input can take, and last the readout's input."""
+    maxima = [first_input_max]
+    for layer in network.layers:
+        maxima.append(1.0 + maxima[-1] if layer.skip else 1.0)
+    return maxima
+
+
+def quantise(
+    network: FloatNetwork,
+    target: TargetSpec,
+    calibration_inputs: np.ndarray | None = None,
+    *,
+    headroom_bits: int = DEFAULT_HEADROOM_BITS,
+    input_max: float = 1.0,
+    time_steps: int | None = None,
+    max_saturation_fraction: float = MAX_SATURATION_FRACTION,
+) -> tuple[IntNetwork, QuantReport]:
+    """Quantise `network` to `target` (see the module docstring for the rules).
+
+    calibration_inputs: optional (N, T, H) spike counts; when given, each
+    layer's peak state is measured on them (float golden simulation) instead of
+    bounded from the weights, and the integer network's saturation on them is
+    checked. input_max: largest first-layer input value assumed without
+    calibration (1 for binary spikes). time_steps: sequence length for the
+    weight bound (default: the network's metadata["dataset"]["time_steps"],
+    else unbounded). Raises `TargetError` for a float target, a network whose
+    state saturates on the calibration inputs beyond `max_saturation_fraction`
+    of the state updates, a connection whose weights all round to zero, an
+    output beyond the spike payload, or thresholds that cannot be represented.
+    """
+    if not target.quantized:
+        raise TargetError(f"target {target.name!r} is not a fixed-point target; nothing to quantise")
+    warnings: list[str] = []
+    gauged, gains = _normalise_rows(network, target.weight_bits)
+    peaks: list[float] | None = None
+    if calibration_inputs is not None:
+        calibration_inputs = np.asarray(calibration_inputs)
+        peaks = simulate(gauged, calibration_inputs).state_peak
+        input_max = float(calibration_inputs.max(initial=1))
+    time_steps = time_steps if time_steps is not None else _time_steps(network)
+    input_maxima = _layer_input_maxima(network, input_max)
+    payload_max = (1 << target.spike_payload_bits) - 1
+    for index, value in enumerate(input_maxima[1:]):
+        if value > payload_max:
+            raise TargetError(
+                f"layer {index}: its output can reach {value:g}, more than the {target.spike_payload_bits}-bit spike payload ({payload_max})"
+            )
+
+    int_layers: list[IntLayer] = []
+    layer_reports: list[dict[str, Any]] = []
+    for index, (original, layer, gain) in enumerate(zip(network.layers, gauged.layers, gains)):
+        int_layer, layer_report = _quantise_layer(
+            f"layer {index}", original, layer, gain, target,
+            peaks[index] if peaks is not None else None, input_maxima[index], time_steps, headroom_bits, warnings,
+        )
+        int_layers.append(int_layer)
+        layer_reports.append(layer_report)
+    readout, readout_report = _quantise_readout(
+        network, target, peaks, input_maxima[-1], time_steps, headroom_bits, warnings
+    )
+    metadata = dict(network.metadata)
+    metadata["quantisation"] = {
+        "headroom_bits": headroom_bits,
+        "peak_source": "weights" if peaks is None else "calibration",
+        "time_steps": time_steps,
+        "row_gauge": True,
+    }
+    int_network = IntNetwork(layers=tuple(int_layers), readout=readout, target=target, metadata=metadata)
+    report = QuantReport(target=target.name, layers=layer_reports, readout=readout_report, warnings=warnings)
+    if calibration_inputs is not None:
+        report.calibration = _check_saturation(int_network, calibration_inputs, max_saturation_fraction)
+    return int_network, report
+
+
+def _quantise_layer(
+    name: str,
+    original: FloatLayer,
+    layer: FloatLayer,
+    gain: np.ndarray,
+    target: TargetSpec,
+    calibrated_peak: float | None,
+    input_max: float,
+    time_steps: int | None,
+    headroom_bits: int,
+    warnings: list[str],
+) -> tuple[IntLayer, dict[str, Any]]:
+    """One layer, given in its original and its row-gauged form (same decays)."""
+    c, s, guarded = _quantise_complex_decay(layer.decay, target)
+    decay_int = (c + 1j * s) / target.decay_one
+    exponents = [_float_exponent(layer.weight.real, target), _float_exponent(layer.weight.imag, target)]
+    if calibrated_peak is None:
+        magnitude = np.maximum(np.abs(layer.decay), np.abs(decay_int))
+        peak = _bound_peak(layer.weight, magnitude, input_max, time_steps)
+    else:
+        peak = calibrated_peak
+    peak = max(peak, float(layer.threshold.max(initial=0.0)))
+    n = _state_exponent(peak, exponents, name, headroom_bits, target)
+    scale = math.ldexp(1.0, n)
+    conn_re = _quantise_connection(layer.weight.real, exponents[0], n, target)
+    conn_im = _quantise_connection(layer.weight.imag, exponents[1], n, target)
+    for part, conn, exponent in (("real", conn_re, exponents[0]), ("imaginary", conn_im, exponents[1])):
+        _check_connection(f"{name} {part} weights", conn, exponent, n, target, warnings)
+    threshold = np.round(layer.threshold * scale).astype(np.int64)
+    if threshold.max(initial=0) >= min(target.state_max, target.threshold_max):
+        raise TargetError(f"{name}: threshold {int(threshold.max())} LSBs cannot be crossed by a {target.state_bits}-bit state")
+    threshold_error = np.abs(threshold / scale - layer.threshold) / layer.threshold
+    if threshold_error.max() > THRESHOLD_ERROR_WARNING:
+        warnings.append(
+            f"WARNING {name}: thresholds lose up to {100 * float(threshold_error.max()):.2f} % to rounding "
+            f"at state scale 2^{n} (smallest threshold {int(threshold.min())} LSBs)"
+        )
+    zero = int(np.count_nonzero((c == 0) & (s == 0)))
+    if zero:
+        warnings.append(
+            f"WARNING {name}: {zero} neuron(s) have a decay that rounds to 0 at {target.decay_bits} bits "
+            f"(smallest |λ̄| = {float(np.abs(layer.decay).min()):.3g}); they keep no state between steps"
+        )
+    # weight error in the original network's state units (undo the neuron gauge)
+    weight_error = np.abs(
+        (conn_re.mantissa * math.ldexp(1.0, conn_re.exponent) + 1j * conn_im.mantissa * math.ldexp(1.0, conn_im.exponent))
+        / (scale * gain[:, None])
+        - original.weight
+    )
+    report = {
+        "state_scale": scale,
+        "state_exponent": n,
+        "peak_source": "weights" if calibrated_peak is None else "calibration",
+        "state_peak": peak,
+        "state_headroom_bits": math.log2(target.state_max / (peak * scale)) if peak > 0 else float(target.state_bits),
+        "input_max": input_max,
+        "row_gain_min": float(gain.min()),
+        "row_gain_max": float(gain.max()),
+        "weight_exp_re": conn_re.exponent,
+        "weight_exp_im": conn_im.exponent,
+        "weight_mantissa_max_re": conn_re.mantissa_max,
+        "weight_mantissa_max_im": conn_im.mantissa_max,
+        "weight_clip_fraction": max(conn_re.clip_fraction, conn_im.clip_fraction),
+        "weight_error_max": float(weight_error.max(initial=0.0)),
+        "decay_error_max": float(np.abs(decay_int - layer.decay).max(initial=0.0)),
+        "decay_zero": zero,
+        "decay_guarded": guarded,
+        "decay_magnitude_max": float(np.abs(decay_int).max(initial=0.0)),
+        "threshold_min": float(original.threshold.min()),
+        "threshold_max": float(original.threshold.max()),
+        "threshold_lsb_min": int(threshold.min()),
+        "threshold_lsb_max": int(threshold.max()),
+        "threshold_error_max": float(threshold_error.max()),
+    }
+    int_layer = IntLayer(
+        decay_re=c,
+        decay_im=s,
+        weight_re=conn_re.mantissa,
+        weight_im=conn_im.mantissa,
+        weight_exp_re=conn_re.exponent,
+        weight_exp_im=conn_im.exponent,
+        threshold=threshold,
+        state_scale=scale,
+        skip=layer.skip,
+    )
+    return int_layer, report
+
+
+def _check_connection(name: str, conn: _Connection, exponent: int | None, state_exponent: int, target: TargetSpec, warnings: list[str]) -> None:
+    """Refuse a connection whose weights all vanish; warn when it lost mantissa levels."""
+    if exponent is None or exponent + state_exponent >= target.weight_exp_min:
+        return
+    if conn.mantissa_max == 0:
+        raise TargetError(
+            f"{name}: every weight rounds to 0 at exponent {conn.exponent} (needed {exponent + state_exponent}, "
+            f"target minimum {target.weight_exp_min}); the state scale 2^{state_exponent} is too coarse for them"
+        )
+    warnings.append(
+        f"WARNING {name}: exponent {exponent + state_exponent} is below the target's minimum "
+        f"{target.weight_exp_min}; the largest weight uses only {conn.mantissa_max} of {target.weight_max} mantissa levels"
+    )
+
+
+def _quantise_readout(
+    network: FloatNetwork,
+    target: TargetSpec,
+    peaks: list[float] | None,
+    input_max: float,
+    time_steps: int | None,
+    headroom_bits: int,
+    warnings: list[str],
+) -> tuple[IntReadout, dict[str, Any]]:
+    readout = network.readout
+    decay = torch.from_numpy(np.ascontiguousarray(readout.decay, dtype=np.float64))
+    d = quantise_real_decay(decay, target.decay_bits).numpy().astype(np.int64)
+    decay_int = d / target.decay_one
+    exponent = _float_exponent(readout.weight, target)
+    if peaks is None:
+        peak = _bound_peak(readout.weight, np.maximum(readout.decay, decay_int), input_max, time_steps)
+        source = "weights"
+    else:
+        peak = peaks[-1]
+        source = "calibration"
+    n = _state_exponent(peak, [exponent], "readout", headroom_bits, target)
+    conn = _quantise_connection(readout.weight, exponent, n, target)
+    _check_connection("readout weights", conn, exponent, n, target, warnings)
+    zero = int(np.count_nonzero(d == 0))
+    if zero:
+        warnings.append(
+            f"WARNING readout: {zero} output(s) have a decay that rounds to 0 at {target.decay_bits} bits "
+            f"(smallest decay {float(readout.decay.min()):.3g})"
+        )
+    report = {
+        "state_scale": math.ldexp(1.0, n),
+        "state_exponent": n,
+        "peak_source": source,
+        "state_peak": peak,
+        "state_headroom_bits": math.log2(target.state_max / math.ldexp(peak, n)) if peak > 0 else float(target.state_bits),
+        "input_max": input_max,
+        "weight_exp": conn.exponent,
+        "weight_mantissa_max": conn.mantissa_max,
+        "weight_clip_fraction": conn.clip_fraction,
+        "weight_error_max": conn.error_max,
+        "decay_error_max": float(np.abs(decay_int - readout.decay).max(initial=0.0)),
+        "decay_zero": zero,
+    }
+    return IntReadout(weight=conn.mantissa, weight_exp=conn.exponent, decay=d, state_scale=math.ldexp(1.0, n)), report
+
+
+def _check_saturation(network: IntNetwork, inputs: np.ndarray, max_fraction: float) -> dict[str, Any]:
+    """Simulate the integer network on calibration inputs; refuse too much saturation."""
+    result = simulate(network, inputs)
+    samples, steps = inputs.shape[0], inputs.shape[1]
+    widths = [2 * layer.num_neurons for layer in network.layers] + [network.output_dim]
+    fractions = [events / max(1, samples * steps * width) for events, width in zip(result.saturation, widths)]
+    names = [f"layer {i}" for i in range(len(network.layers))] + ["readout"]
+    for name, events, fraction in zip(names, result.saturation, fractions):
+        if fraction > max_fraction:
+            raise TargetError(
+                f"{name}: {events} saturation events on {samples} calibration samples "
+                f"({100 * fraction:.3f} % of state updates, limit {100 * max_fraction:.3f} %)"
+            )
+    return {"samples": samples, "saturation": list(result.saturation), "saturation_fraction": fractions}

@@ -1,0 +1,167 @@
+"""Fixed-point grids and their fake quantisation for quantisation-aware training.
+
+The grids are defined here once, on plain numbers (bit widths), so that the
+model room stays free of `hardware` imports and the integer quantiser in
+`s5rf_neuro.export.quantise` uses exactly the same rounding rules:
+
+- weights of one connection (the real or the imaginary matrix of a layer, or
+  the readout) share a power-of-two step 2^E, with E the smallest integer
+  such that max|w| / 2^E fits the signed mantissa (max 2^(bits−1) − 1);
+  a weight becomes round(w / 2^E)·2^E (round half to even);
+- a layer's complex weights W (P, H) are first brought to a common row scale:
+  row i is multiplied by its gain g_i = (1 − 2^-(bits−1)) / max_h max(|Re W_ih|, |Im W_ih|),
+  so every neuron's largest weight uses the full mantissa. Scaling a neuron's
+  weights and threshold by the same g_i leaves its spikes unchanged, so the
+  gain goes into the neuron's state unit (the integer quantiser scales the
+  threshold alike); in float terms W_q,ih = round(g_i·W_ih / 2^E)·2^E / g_i;
+- a complex decay λ̄ becomes (c + i·s) / 2^k with c, s the nearest integers
+  to 2^k·Re λ̄, 2^k·Im λ̄ (half to even), unless c² + s² ≥ 4^k (|λ̄_q| ≥ 1, a
+  growing oscillation): then the nearest of the four surrounding grid points
+  with c² + s² < 4^k is taken;
+- a real decay d (the readout) becomes round(d·2^k)/2^k, at most (2^k − 1)/2^k.
+
+The fake quantisers return the quantised value in the forward pass and pass
+the gradient straight through (straight-through estimator).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from s5rf_neuro.errors import ConfigError
+
+
+def weight_exponent(max_abs: float, weight_bits: int) -> int:
+    """Smallest E with max_abs / 2^E ≤ 2^(weight_bits−1) − 1 (0 for an all-zero matrix)."""
+    mantissa_max = (1 << (weight_bits - 1)) - 1
+    if not max_abs > 0:
+        return 0
+    exponent = math.ceil(math.log2(max_abs / mantissa_max))
+    while math.ldexp(mantissa_max, exponent) < max_abs:
+        exponent += 1
+    while math.ldexp(mantissa_max, exponent - 1) >= max_abs:
+        exponent -= 1
+    return exponent
+
+
+def weight_mantissa(weight: torch.Tensor, exponent: int, weight_bits: int) -> torch.Tensor:
+    """round(weight / 2^exponent) clipped to the signed mantissa range (same dtype as weight)."""
+    limit = 1 << (weight_bits - 1)
+    return torch.clamp(torch.round(weight * math.ldexp(1.0, -exponent)), -limit, limit - 1)
+
+
+def row_gains(weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int) -> torch.Tensor:
+    """Per-row gains g (P,) that bring each row's largest |component| of W (P, H) to 1 − 2^-(bits−1) (1 for a zero row)."""
+    full_scale = 1.0 - math.ldexp(1.0, 1 - weight_bits)
+    row_max = torch.maximum(weight_re.abs().amax(dim=1), weight_im.abs().amax(dim=1))
+    return torch.where(row_max > 0, full_scale / torch.where(row_max > 0, row_max, 1.0), torch.ones_like(row_max))
+
+
+def quantise_complex_weight(
+    weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int
+) -> tuple[torch.Tensor, tuple[torch.Tensor, int], tuple[torch.Tensor, int]]:
+    """Row gains g (P,) and (mantissa, E) of the real and of the imaginary matrix of g ⊙ W."""
+    gains = row_gains(weight_re, weight_im, weight_bits)
+    parts = []
+    for part in (weight_re, weight_im):
+        scaled = part * gains.unsqueeze(1)
+        exponent = weight_exponent(float(scaled.abs().max()) if scaled.numel() else 0.0, weight_bits)
+        parts.append((weight_mantissa(scaled, exponent, weight_bits), exponent))
+    return gains, parts[0], parts[1]
+
+
+def quantise_decay(decay_re: torch.Tensor, decay_im: torch.Tensor, decay_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Integer-valued (c, s) of λ̄ = decay_re + i·decay_im on the 2^-decay_bits grid with c² + s² < 4^k."""
+    one = float(1 << decay_bits)
+    scaled_re, scaled_im = decay_re * one, decay_im * one
+    c, s = torch.round(scaled_re), torch.round(scaled_im)
+    stable = c * c + s * s < one * one
+    if bool(stable.all()):
+        return c, s
+    corners_c = torch.stack([torch.floor(scaled_re), torch.ceil(scaled_re)] * 2, dim=-1)
+    corners_s = torch.stack([torch.floor(scaled_im)] * 2 + [torch.ceil(scaled_im)] * 2, dim=-1)
+    error = (corners_c - scaled_re.unsqueeze(-1)) ** 2 + (corners_s - scaled_im.unsqueeze(-1)) ** 2
+    error = torch.where(corners_c**2 + corners_s**2 < one * one, error, torch.full_like(error, math.inf))
+    best = torch.argmin(error, dim=-1, keepdim=True)
+    guarded_c = torch.gather(corners_c, -1, best).squeeze(-1)
+    guarded_s = torch.gather(corners_s, -1, best).squeeze(-1)
+    return torch.where(stable, c, guarded_c), torch.where(stable, s, guarded_s)
+
+
+def quantise_real_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
+    """Integer-valued d of a real decay in [0, 1) on the 2^-decay_bits grid, at most 2^k − 1."""
+    one = float(1 << decay_bits)
+    return torch.clamp(torch.round(decay * one), 0.0, one - 1.0)
+
+
+def _straight_through(value: torch.Tensor, quantised: torch.Tensor) -> torch.Tensor:
+    return value + (quantised - value).detach()
+
+
+def fake_quantise_weight(weight: torch.Tensor, weight_bits: int) -> torch.Tensor:
+    """`weight` (real) on its shared power-of-two grid in the forward pass, identity gradient."""
+    with torch.no_grad():
+        exponent = weight_exponent(float(weight.abs().max()), weight_bits)
+        quantised = weight_mantissa(weight, exponent, weight_bits) * math.ldexp(1.0, exponent)
+    return _straight_through(weight, quantised)
+
+
+def fake_quantise_complex_weight(weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """A layer's W = weight_re + i·weight_im on its row-normalised grid in the forward pass, identity gradient."""
+    with torch.no_grad():
+        gains, (mant_re, exp_re), (mant_im, exp_im) = quantise_complex_weight(weight_re, weight_im, weight_bits)
+        column = gains.unsqueeze(1)
+        quantised_re = mant_re * math.ldexp(1.0, exp_re) / column
+        quantised_im = mant_im * math.ldexp(1.0, exp_im) / column
+    return _straight_through(weight_re, quantised_re), _straight_through(weight_im, quantised_im)
+
+
+def fake_quantise_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
+    """Complex λ̄ (..., P) on the decay grid (|λ̄_q| < 1) in the forward pass, identity gradient."""
+    with torch.no_grad():
+        c, s = quantise_decay(decay.real, decay.imag, decay_bits)
+        quantised = torch.complex(c, s) / float(1 << decay_bits)
+    return _straight_through(decay, quantised.to(decay.dtype))
+
+
+def fake_quantise_real_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
+    """Real decay in [0, 1) on the decay grid in the forward pass, identity gradient."""
+    with torch.no_grad():
+        quantised = quantise_real_decay(decay, decay_bits) / float(1 << decay_bits)
+    return _straight_through(decay, quantised)
+
+
+@dataclass(frozen=True)
+class QATFormat:
+    """The number formats quantisation-aware training simulates (plain numbers, no hardware import).
+
+    weight_bits: signed weight mantissa bits (sign included), per connection shared exponent.
+    decay_bits: fractional bits of the decay constants.
+    target: name of the hardware target these came from (recorded in checkpoints).
+    """
+
+    weight_bits: int = 8
+    decay_bits: int = 12
+    target: str = ""
+
+    def __post_init__(self) -> None:
+        if not 2 <= self.weight_bits <= 16:
+            raise ConfigError(f"QAT weight_bits must be in 2..16, got {self.weight_bits}")
+        if not 1 <= self.decay_bits <= 24:
+            raise ConfigError(f"QAT decay_bits must be in 1..24, got {self.decay_bits}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form (checkpoint `extra["qat"]`)."""
+        return {"weight_bits": self.weight_bits, "decay_bits": self.decay_bits, "target": self.target}
+
+    @classmethod
+    def from_dict(cls, fields: dict[str, Any]) -> "QATFormat":
+        """Inverse of `to_dict`; an unknown field raises `ConfigError`."""
+        unknown = sorted(set(fields) - {"weight_bits", "decay_bits", "target"})
+        if unknown:
+            raise ConfigError(f"unknown QAT format field(s): {', '.join(unknown)}")
+        return cls(**fields)
