@@ -131,3 +131,59 @@ def test_shape_mismatch_is_a_user_error() -> None:
         count_operations(network, SPIKES, INPUTS[:, :, :1])
     with pytest.raises(S5RFError, match="2 layer"):
         count_operations(network, SPIKES[:2], INPUTS)
+
+
+def random_int_network(seed: int) -> IntNetwork:
+    """4 layers (skips on the middle two, as the model makes them), complex weights, readout of 3."""
+    rng = np.random.default_rng(seed)
+
+    def layer(p: int, h: int, skip: bool) -> IntLayer:
+        return IntLayer(
+            decay_re=np.full(p, 3500, dtype=np.int64),
+            decay_im=rng.integers(200, 1500, p),
+            weight_re=rng.integers(-60, 60, (p, h)),
+            weight_im=rng.integers(-60, 60, (p, h)),
+            weight_exp_re=1,
+            weight_exp_im=1,
+            threshold=rng.integers(50, 300, p),
+            state_scale=100.0,
+            skip=skip,
+        )
+
+    layers = (layer(6, 4, False), layer(6, 6, True), layer(6, 6, True), layer(5, 6, False))
+    readout = IntReadout(rng.integers(-10, 10, (3, 5)), 0, np.full(3, 3000, dtype=np.int64), 1.0)
+    return IntNetwork(layers=layers, readout=readout, target=LOIHI2)
+
+
+def test_golden_counts_equal_lava_counts() -> None:
+    from s5rf_neuro.hardware.golden import simulate
+    from s5rf_neuro.hardware.lava_run import run_lava
+
+    network = random_int_network(0)
+    inputs = (np.random.default_rng(1).random((5, 12, 4)) < 0.3).astype(np.uint8)
+    golden = count_operations(network, simulate(network, inputs).spikes, inputs)
+    lava = count_operations(network, run_lava(network, inputs).spikes, inputs)
+    assert golden.total("spikes").sum() > 0 and golden.layers[2].skip_ops.sum() > 0
+    assert lava.to_dict() == golden.to_dict()
+    for ours, theirs in zip(golden.layers, lava.layers):
+        np.testing.assert_array_equal(ours.synaptic_ops, theirs.synaptic_ops)
+
+
+def test_float_model_spikes_count_like_the_discrete_network() -> None:
+    import torch
+
+    from s5rf_neuro.config import S5RFConfig
+    from s5rf_neuro.export.discretise import discretise
+    from s5rf_neuro.hardware.golden import simulate
+    from s5rf_neuro.model import S5RFClassifier
+
+    torch.manual_seed(0)
+    model = S5RFClassifier(S5RFConfig(input_dim=5, output_dim=3, num_neurons=8, num_layers=3, eta_min=1.0, eta_max=2.0)).double().eval()
+    inputs = np.random.default_rng(2).integers(0, 4, (4, 20, 5)).astype(np.uint8)  # graded input counts
+    network = discretise(model)
+    model_spikes = [s.numpy() for s in model.spikes(torch.from_numpy(inputs.astype(np.float64)))]
+    from_model = count_operations(network, model_spikes, inputs)
+    from_golden = count_operations(network, simulate(network, inputs).spikes, inputs)
+    assert from_model.total("spikes").sum() > 0
+    assert from_model.to_dict() == from_golden.to_dict()
+    assert network.layers[1].skip and from_model.layers[1].skip_ops.sum() == from_model.layers[1].input_events.sum()
