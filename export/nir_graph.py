@@ -54,7 +54,9 @@ Metadata, all under the key "s5rf_neuro":
   (float: weight, decay; int: weight, weight_exp, decay, state_scale).
 
 Complex arrays are stored as separate real and imaginary float64 arrays, so
-both round trip bit for bit.
+both round trip bit for bit. Integer arrays are stored in the smallest signed
+dtype that holds their values (int8 for 8-bit mantissas) and read back as
+int64 with the same values.
 """
 
 from __future__ import annotations
@@ -168,7 +170,8 @@ def _int_layer_graph(layer: IntLayer, index: int, target: TargetSpec, dt: float)
     weight_re = exact["weight_re"] * (2.0 ** exact["weight_exp_re"] / scale)
     weight_im = exact["weight_im"] * (2.0 ** exact["weight_exp_im"] / scale)
     threshold = exact["threshold"] / scale
-    return _layer_graph(weight_re, weight_im, decay, threshold, layer.skip, index, exact, dt)
+    stored = {key: _narrow(value) if isinstance(value, np.ndarray) else value for key, value in exact.items()}
+    return _layer_graph(weight_re, weight_im, decay, threshold, layer.skip, index, stored, dt)
 
 
 def _layer_graph(
@@ -230,7 +233,8 @@ def _readout_parts(readout: IntReadout, target: TargetSpec) -> tuple[np.ndarray,
         "state_scale": float(readout.state_scale),
     }
     weight = exact["weight"] * (2.0 ** exact["weight_exp"] / exact["state_scale"])
-    return weight, exact["decay"] / target.decay_one, exact
+    stored = {key: _narrow(value) if isinstance(value, np.ndarray) else value for key, value in exact.items()}
+    return weight, exact["decay"] / target.decay_one, stored
 
 
 def _time_constant(modulus: np.ndarray, dt: float) -> np.ndarray:
@@ -248,10 +252,21 @@ def _imag_part(values: np.ndarray) -> np.ndarray:
 
 
 def _int_array(values: np.ndarray, what: str) -> np.ndarray:
+    """`values` as int64 (the network's integer arrays)."""
     array = np.asarray(values)
     if not np.issubdtype(array.dtype, np.integer):
         raise FormatError(f"integer network: {what} has dtype {array.dtype}, expected integers")
     return array.astype(np.int64)
+
+
+def _narrow(values: np.ndarray) -> np.ndarray:
+    """An int64 array in the smallest signed dtype that holds its values (what the file stores)."""
+    low, high = (int(values.min()), int(values.max())) if values.size else (0, 0)
+    for dtype in (np.int8, np.int16, np.int32):
+        info = np.iinfo(dtype)
+        if info.min <= low and high <= info.max:
+            return values.astype(dtype)
+    return values
 
 
 def _metadata_to_json(metadata: dict[str, Any]) -> str:
@@ -480,7 +495,9 @@ class _Fields:
         return np.array(value, dtype=np.float64)
 
     def ints(self, key: str) -> np.ndarray:
-        value = self._get(key, lambda v: isinstance(v, np.ndarray) and v.dtype == np.int64, "an int64 array")
+        value = self._get(
+            key, lambda v: isinstance(v, np.ndarray) and v.dtype.kind == "i", "an array of signed integers"
+        )
         return np.array(value, dtype=np.int64)
 
     def integer(self, key: str) -> int:
