@@ -123,6 +123,13 @@ def _read(path: Path) -> Any:
     if not zipfile.is_zipfile(path):
         raise CheckpointError(f"{path}: truncated checkpoint (the zip archive has no end record)")
     try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise CheckpointError(f"{path}: corrupted checkpoint ({err})") from None
+    if damaged is not None:
+        raise CheckpointError(f"{path}: corrupted checkpoint (checksum mismatch in {damaged!r})")
+    try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         reason = str(err).split("WeightsUnpickler error:")[-1].strip().splitlines()[0] if str(err) else ""
