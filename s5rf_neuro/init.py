@@ -15,6 +15,7 @@ The eigen-decomposition runs in float64 NumPy so every model gets the same
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -33,8 +34,9 @@ def hippo_legs(n: int) -> np.ndarray:
     return -a
 
 
+@functools.lru_cache(maxsize=8)
 def hippo_legs_dplr(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Eigen-decomposition of the normal part of HiPPO-LegS of size n.
+    """Eigen-decomposition of the normal part of HiPPO-LegS of size n (cached, arrays read-only).
 
     Returns (lam (n,) complex128, V (n, n) complex128) with S = V diag(lam) Vᴴ,
     Re lam = mean of diag(S) = −½, Im lam ascending.
@@ -43,8 +45,10 @@ def hippo_legs_dplr(n: int) -> tuple[np.ndarray, np.ndarray]:
     s = hippo_legs(n) + low_rank[:, None] * low_rank[None, :]
     skew = 0.5 * (s - s.T)
     omega, v = np.linalg.eigh(-1j * skew)
-    real = np.full(n, np.mean(np.diagonal(s)))
-    return real + 1j * omega, v
+    lam = np.full(n, np.mean(np.diagonal(s))) + 1j * omega
+    lam.setflags(write=False)
+    v.setflags(write=False)
+    return lam, v
 
 
 def block_hippo(num_neurons: int, num_blocks: int) -> tuple[np.ndarray, np.ndarray]:
