@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from s5rf_neuro.hardware import lava_compat  # noqa: F401  (before any Lava import)
 from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.proc.dense.process import Dense
 from lava.utils.weightutils import SignMode

@@ -36,6 +36,8 @@ models count saturation events in `saturation` (1,) like the golden simulator.
 from __future__ import annotations
 
 import numpy as np
+
+from s5rf_neuro.hardware import lava_compat  # noqa: F401  (before any Lava import)
 from lava.magma.core.decorator import implements, requires, tag
 from lava.magma.core.model.py.model import PyLoihiProcessModel
 from lava.magma.core.model.py.ports import PyInPort, PyOutPort

@@ -19,6 +19,8 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+
+from s5rf_neuro.hardware import lava_compat  # noqa: F401  (before any Lava import)
 from lava.magma.core.run_conditions import RunSteps
 from lava.magma.core.run_configs import Loihi2HwCfg, Loihi2SimCfg, RunConfig
 from lava.utils import loihi
