@@ -95,17 +95,17 @@ def test_report_of_an_integer_nir_has_no_float_parts(tmp_path: Path) -> None:
 
 def test_report_of_a_checkpoint_with_lava(digits_checkpoint: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    assert main([str(digits_checkpoint), "-o", str(out), "--samples", "40", "--lava", "4", "--no-progress"]) == 0
+    assert main([str(digits_checkpoint), "-o", str(out), "--samples", "24", "--lava", "3", "--no-progress"]) == 0
     markdown = (out / "report.md").read_text()
-    assert "float model (PyTorch, float32) | 40 |" in markdown
-    assert "integer (Lava CPU, loihi2) | 4 |" in markdown
+    assert "float model (PyTorch, float32) | 24 |" in markdown
+    assert "integer (Lava CPU, loihi2) | 3 |" in markdown
     assert "spikes of every layer identical, step for step" in markdown
     data = json.loads((out / "report.json").read_text())
     runs = {run["label"]: run for run in data["runs"]}
     float_accuracy = runs["float discrete (golden, float64)"]["accuracy"]
-    assert float_accuracy > 0.5  # a trained model, not chance
-    assert abs(runs["integer (golden, loihi2)"]["accuracy"] - float_accuracy) < 0.1
-    assert data["lava_agreement"] == {"samples": 4, "spikes_equal": True, "prediction_agreement": 1.0}
+    assert abs(runs["float model (PyTorch, float32)"]["accuracy"] - float_accuracy) <= 0.05
+    assert abs(runs["integer (golden, loihi2)"]["accuracy"] - float_accuracy) <= 0.1
+    assert data["lava_agreement"] == {"samples": 3, "spikes_equal": True, "prediction_agreement": 1.0}
 
 
 def test_unwritable_report_directory_is_a_one_line_error(
