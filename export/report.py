@@ -161,13 +161,15 @@ def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, n
     return data.inputs[:count], data.labels[:count], data.name or str(subject.data_source.get("kind"))
 
 
-def _model_run(model: Any, network: FloatNetwork, inputs: np.ndarray, labels: np.ndarray, batch: int = 256) -> Run:
+def _model_run(
+    model: Any, network: FloatNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool, batch: int = 256
+) -> Run:
     """The PyTorch float model's predictions and spikes, counted on the discrete network's structure."""
     import torch
 
     predictions, spikes = [], []
     with torch.no_grad():
-        for start in range(0, len(inputs), batch):
+        for start in tqdm(range(0, len(inputs), batch), desc="float model", unit="batch", disable=not progress):
             x = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=np.float32))
             log_probs, layer_spikes = model.forward_with_spikes(x)
             predictions.append(log_probs.argmax(dim=1).numpy())
@@ -193,7 +195,7 @@ def run_everything(
     """Every available run on the samples, and the Lava agreement with the golden simulator (None without Lava)."""
     runs = []
     if subject.model is not None and subject.float_network is not None:
-        runs.append(_model_run(subject.model, subject.float_network, inputs, labels))
+        runs.append(_model_run(subject.model, subject.float_network, inputs, labels, progress))
     if subject.float_network is not None:
         runs.append(_golden_run("float discrete (golden, float64)", subject.float_network, inputs, labels, progress))
     target = subject.int_network.target.name
