@@ -14,8 +14,8 @@ Choices (DESIGN §5 leaves them to this module):
 - State scale. Each layer's state is held in LSBs of 2^-n state units
   (state_scale = 2^n, one n per layer). n is the largest integer such that
   (a) the layer's peak state, times 2^headroom_bits, fits the signed state
-  range, and (b) every connection's exponent stays ≤ the target's maximum
-  (no weight clipping). The peak comes from the weights — the bound
+  range, (b) twice the largest threshold fits it, and (c) every connection's
+  exponent stays ≤ the target's maximum (no weight clipping). The peak comes from the weights — the bound
   max_i Σ_h |W_ih|·u_max·Σ_{t<T} |λ̄_i|^t, u_max the largest input value the
   layer can see and T the sequence length (from the network's data set
   metadata, or unbounded) — or, given calibration inputs, from the float
@@ -55,7 +55,7 @@ from s5rf_neuro.errors import TargetError
 from s5rf_neuro.hardware.golden import simulate
 from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import TargetSpec
-from s5rf_neuro.qat import quantise_decay, quantise_real_decay, row_gains, weight_exponent
+from s5rf_neuro.qat import gauged_exponent, quantise_decay, quantise_real_decay, row_gains, weight_exponent
 
 DEFAULT_HEADROOM_BITS = 1
 """Bits of state range kept free above the estimated peak state."""
@@ -106,10 +106,12 @@ class _Connection:
     mantissa_max: int
 
 
-def _float_exponent(weight: np.ndarray, target: TargetSpec) -> int | None:
-    """E of a weight matrix in state units, None when it is all zero."""
+def _float_exponent(weight: np.ndarray, target: TargetSpec, gauged: bool = False) -> int | None:
+    """E of a weight matrix in state units (row-gauged: `gauged_exponent`), None when it is all zero."""
     peak = float(np.abs(weight).max(initial=0.0))
-    return weight_exponent(peak, target.weight_bits) if peak > 0 else None
+    if not peak > 0:
+        return None
+    return gauged_exponent(peak, target.weight_bits) if gauged else weight_exponent(peak, target.weight_bits)
 
 
 def _quantise_connection(weight: np.ndarray, exponent: int | None, state_exponent: int, target: TargetSpec) -> _Connection:
@@ -140,17 +142,21 @@ def _quantise_complex_decay(decay: np.ndarray, target: TargetSpec) -> tuple[np.n
     return c.numpy().astype(np.int64), s.numpy().astype(np.int64), guarded
 
 
-def _state_exponent(peak: float, exponents: list[int | None], name: str, headroom_bits: int, target: TargetSpec) -> int:
-    """Largest n with peak·2^(n+headroom) ≤ state_max and every E + n ≤ weight_exp_max."""
-    if peak > 0:
-        by_range = math.floor(math.log2(target.state_max / peak)) - headroom_bits
-        while math.ldexp(peak, by_range + headroom_bits) > target.state_max:
-            by_range -= 1
-    else:
-        by_range = target.state_bits - 2
+def _state_exponent(
+    peak: float, threshold_max: float, exponents: list[int | None], name: str, headroom_bits: int, target: TargetSpec
+) -> int:
+    """Largest n with peak·2^(n+headroom) ≤ state_max, threshold_max·2^(n+1) ≤ state_max and every E + n ≤ weight_exp_max."""
+    limits = []
+    for value, margin in ((peak, headroom_bits), (threshold_max, 1)):
+        if value > 0:
+            limit = math.floor(math.log2(target.state_max / value)) - margin
+            while math.ldexp(value, limit + margin) > target.state_max:
+                limit -= 1
+            limits.append(limit)
     used = [e for e in exponents if e is not None]
-    by_weights = target.weight_exp_max - max(used) if used else by_range
-    exponent = min(by_range, by_weights)
+    if used:
+        limits.append(target.weight_exp_max - max(used))
+    exponent = min(limits) if limits else target.state_bits - 2
     if exponent < -target.state_bits:
         raise TargetError(f"{name}: peak state {peak:.4g} state units does not fit {target.state_bits}-bit state")
     return exponent
@@ -277,14 +283,13 @@ def _quantise_layer(
     """One layer, given in its original and its row-gauged form (same decays)."""
     c, s, guarded = _quantise_complex_decay(layer.decay, target)
     decay_int = (c + 1j * s) / target.decay_one
-    exponents = [_float_exponent(layer.weight.real, target), _float_exponent(layer.weight.imag, target)]
+    exponents = [_float_exponent(layer.weight.real, target, True), _float_exponent(layer.weight.imag, target, True)]
     if calibrated_peak is None:
         magnitude = np.maximum(np.abs(layer.decay), np.abs(decay_int))
         peak = _bound_peak(layer.weight, magnitude, input_max, time_steps)
     else:
         peak = calibrated_peak
-    peak = max(peak, float(layer.threshold.max(initial=0.0)))
-    n = _state_exponent(peak, exponents, name, headroom_bits, target)
+    n = _state_exponent(peak, float(layer.threshold.max(initial=0.0)), exponents, name, headroom_bits, target)
     scale = math.ldexp(1.0, n)
     conn_re = _quantise_connection(layer.weight.real, exponents[0], n, target)
     conn_im = _quantise_connection(layer.weight.imag, exponents[1], n, target)
@@ -385,7 +390,7 @@ def _quantise_readout(
     else:
         peak = peaks[-1]
         source = "calibration"
-    n = _state_exponent(peak, [exponent], "readout", headroom_bits, target)
+    n = _state_exponent(peak, 0.0, [exponent], "readout", headroom_bits, target)
     conn = _quantise_connection(readout.weight, exponent, n, target)
     _check_connection("readout weights", conn, exponent, n, target, warnings)
     zero = int(np.count_nonzero(d == 0))

@@ -26,9 +26,10 @@ the gradient straight through (straight-through estimator).
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -69,9 +70,18 @@ def quantise_complex_weight(
     parts = []
     for part in (weight_re, weight_im):
         scaled = part * gains.unsqueeze(1)
-        exponent = weight_exponent(float(scaled.abs().max()) if scaled.numel() else 0.0, weight_bits)
+        exponent = gauged_exponent(float(scaled.abs().max()) if scaled.numel() else 0.0, weight_bits)
         parts.append((weight_mantissa(scaled, exponent, weight_bits), exponent))
     return gains, parts[0], parts[1]
+
+
+def gauged_exponent(max_abs: float, weight_bits: int) -> int:
+    """`weight_exponent` of a row-gauged matrix: never above 1 − bits, where its rows lie by construction.
+
+    (Rounding in the gains can push the largest entry a hair above (2^(b−1) − 1)·2^(1−b);
+    the mantissa clamp absorbs that instead of doubling the step.)
+    """
+    return min(weight_exponent(max_abs, weight_bits), 1 - weight_bits)
 
 
 def quantise_decay(decay_re: torch.Tensor, decay_im: torch.Tensor, decay_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -165,3 +175,80 @@ class QATFormat:
         if unknown:
             raise ConfigError(f"unknown QAT format field(s): {', '.join(unknown)}")
         return cls(**fields)
+
+
+def _lambda_param_for(decay: torch.Tensor, lam: torch.Tensor, step: torch.Tensor, discretization: str) -> torch.Tensor:
+    """[log(−Re λ'), Im λ'] (P, 2) of the continuous λ' whose discretisation with step Δ is `decay`.
+
+    dirac/zoh: λ' = Log(λ̄)/Δ on the branch nearest the current Im λ; bilinear: λ' = (2/Δ)(λ̄ − 1)/(λ̄ + 1).
+    """
+    if discretization == "bilinear":
+        cont = (2.0 / step) * (decay - 1.0) / (decay + 1.0)
+        return torch.stack([torch.log(-cont.real), cont.imag], dim=-1)
+    angle = torch.angle(decay)
+    turns = torch.round((lam.imag * step - angle) / (2 * math.pi))
+    return torch.stack([torch.log(-torch.log(decay.abs()) / step), (angle + 2 * math.pi * turns) / step], dim=-1)
+
+
+def quantised_parameters(model: Any, fmt: QATFormat) -> dict[str, torch.Tensor]:
+    """The model's parameters moved onto the target grids, with straight-through gradients.
+
+    Per layer: λ (`lambda_param`) such that λ̄ is on the decay grid (Δ kept, so
+    the threshold 1/|b̄| is unchanged for dirac), and B (`input_weight_ri`)
+    such that the hardware weights W = (b̄/|b̄|)·B (·Re B without keep_imag)
+    are on their row-normalised grid; the readout weights on their grid and
+    κ (`readout_logit`) such that σ(κ) is on the decay grid. For zoh/bilinear
+    layers without keep_imag the grid W is projected back onto a real Re B
+    (approximate). Keys are as in `model.named_parameters()`.
+    """
+    replaced: dict[str, torch.Tensor] = {}
+    for index, layer in enumerate(model.layers):
+        prefix = f"layers.{index}."
+        lam_bar, b_bar = layer.discretize()
+        with torch.no_grad():
+            c, s = quantise_decay(lam_bar.real, lam_bar.imag, fmt.decay_bits)
+            decay = torch.complex(c, s).to(lam_bar.dtype) / float(1 << fmt.decay_bits)
+            target = _lambda_param_for(decay, layer.lambda_continuous, layer.step, layer.discretization)
+            target = torch.where((decay != 0).unsqueeze(-1), target, layer.lambda_param)
+        replaced[prefix + "lambda_param"] = _straight_through(layer.lambda_param, target.to(layer.lambda_param.dtype))
+        with torch.no_grad():
+            phase = (b_bar / b_bar.abs()).unsqueeze(-1)
+            weight = layer.input_weight
+            drive = weight if layer.keep_imag else torch.complex(weight.real, torch.zeros_like(weight.real))
+            hardware = phase * drive
+            gains, (mant_re, exp_re), (mant_im, exp_im) = quantise_complex_weight(hardware.real, hardware.imag, fmt.weight_bits)
+            grid = torch.complex(mant_re * math.ldexp(1.0, exp_re), mant_im * math.ldexp(1.0, exp_im)) / gains.unsqueeze(1)
+            back = grid.to(phase.dtype) * phase.conj()
+            imag = back.imag if layer.keep_imag else weight.imag
+            target_ri = torch.stack([back.real, imag], dim=-1).to(layer.input_weight_ri.dtype)
+        replaced[prefix + "input_weight_ri"] = _straight_through(layer.input_weight_ri, target_ri)
+    replaced["readout_weight"] = fake_quantise_weight(model.readout_weight, fmt.weight_bits)
+    with torch.no_grad():
+        d = quantise_real_decay(model.readout_decay, fmt.decay_bits) / float(1 << fmt.decay_bits)
+        logit = torch.where(d > 0, torch.logit(d.clamp_min(1e-12)), model.readout_logit)
+    replaced["readout_logit"] = _straight_through(model.readout_logit, logit)
+    return replaced
+
+
+def param_transform(model: Any, fmt: QATFormat) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """The training loop's `param_transform` hook for QAT of `model` in format `fmt`.
+
+    The hook receives the model's own parameters, so it reads them through the
+    model (its layers' `discretize`) and returns their fake-quantised stand-ins.
+    """
+
+    def transform(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return quantised_parameters(model, fmt)
+
+    return transform
+
+
+def quantised_model(model: Any, fmt: QATFormat) -> Any:
+    """A copy of `model` whose parameters are the grid values (for measuring the fake-quant forward)."""
+    copied = copy.deepcopy(model)
+    with torch.no_grad():
+        values = quantised_parameters(copied, fmt)
+        for name, param in copied.named_parameters():
+            if name in values:
+                param.copy_(values[name])
+    return copied
