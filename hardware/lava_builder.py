@@ -50,12 +50,15 @@ FLOAT_MESSAGE_BITS = 24
 
 
 def layer_latency(index: int) -> int:
-    """Lava steps by which layer `index` lags the golden simulator's step (source plays step k at k + 1)."""
+    """Steps by which layer `index` lags: it works on golden step k at Lava time step k + 1 + latency.
+
+    (The source plays golden step k at Lava time step k + 1, i.e. with latency 0.)
+    """
     return index + 1
 
 
 def readout_latency(num_layers: int) -> int:
-    """Lava steps by which the readout lags the golden step."""
+    """Steps by which the readout of an L-layer network lags (as `layer_latency`): L + 1."""
     return num_layers + 1
 
 
@@ -64,15 +67,13 @@ class LavaNetwork:
     """The processes of one built network (all connected; run any of them).
 
     source: plays the inputs; neurons: one per layer; readout: the scores;
-    connections: every `Dense`; tag: the process-model tag to select
-    ("fixed_pt" for an integer network, "floating_pt" for a float one).
+    connections: every `Dense`.
     """
 
     source: SpikeSource
     neurons: list[S5RFNeuron]
     readout: S5RFReadout
     connections: list[Dense]
-    tag: str
 
     @property
     def latencies(self) -> list[int]:
@@ -201,4 +202,4 @@ def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> Lava
     provider.connect(dense.s_in)
     dense.a_out.connect(readout.a_in)
     connections.append(dense)
-    return LavaNetwork(source, neurons, readout, connections, "fixed_pt" if factory.fixed else "floating_pt")
+    return LavaNetwork(source, neurons, readout, connections)

@@ -11,7 +11,10 @@ that spikes[l][n, τ] is directly comparable to the golden simulator's.
 Backends: "cpu" runs `Loihi2SimCfg` with the `fixed_pt` process models for
 an `IntNetwork` (Lava's bit-accurate `Dense` + `hardware.neuron` arithmetic)
 and `floating_pt` for a `FloatNetwork`; "loihi2-hw" selects `Loihi2HwCfg`,
-which needs Intel's Lava extension for Loihi (lava-loihi).
+which needs Intel's Lava extension for Loihi (lava-loihi). That path is
+untested here (no extension, no chip); the S5-RF processes only have Python
+models, so there they would run on the host next to the Dense synapses on the
+chip, and the external recording pipes would need checking on real hardware.
 """
 
 from __future__ import annotations
