@@ -190,55 +190,75 @@ def _lambda_param_for(decay: torch.Tensor, lam: torch.Tensor, step: torch.Tensor
     return torch.stack([torch.log(-torch.log(decay.abs()) / step), (angle + 2 * math.pi * turns) / step], dim=-1)
 
 
-def quantised_parameters(model: Any, fmt: QATFormat) -> dict[str, torch.Tensor]:
-    """The model's parameters moved onto the target grids, with straight-through gradients.
+class _Derived(torch.nn.Module):
+    """Evaluates, through `torch.func.functional_call`, the model's derived quantities from given parameters."""
 
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self) -> tuple[list[tuple[torch.Tensor, ...]], torch.Tensor]:
+        layers = [(*layer.discretize(), layer.lambda_continuous, layer.step, layer.input_weight) for layer in self.model.layers]
+        return layers, self.model.readout_decay
+
+
+def quantised_parameters(
+    model: torch.nn.Module, fmt: QATFormat, params: dict[str, torch.Tensor] | None = None
+) -> dict[str, torch.Tensor]:
+    """Parameters moved onto the target grids, with straight-through gradients.
+
+    params: values for `model.named_parameters()` names (default: the model's
+    own); the model's layers only supply the formulas (discretize etc.).
     Per layer: λ (`lambda_param`) such that λ̄ is on the decay grid (Δ kept, so
     the threshold 1/|b̄| is unchanged for dirac), and B (`input_weight_ri`)
     such that the hardware weights W = (b̄/|b̄|)·B (·Re B without keep_imag)
     are on their row-normalised grid; the readout weights on their grid and
     κ (`readout_logit`) such that σ(κ) is on the decay grid. For zoh/bilinear
     layers without keep_imag the grid W is projected back onto a real Re B
-    (approximate). Keys are as in `model.named_parameters()`.
+    (approximate).
     """
+    params = dict(model.named_parameters()) if params is None else params
+    with torch.no_grad():
+        derived_layers, readout_decay = torch.func.functional_call(
+            _Derived(model), {f"model.{name}": value for name, value in params.items()}, ()
+        )
     replaced: dict[str, torch.Tensor] = {}
-    for index, layer in enumerate(model.layers):
+    for index, (layer, (lam_bar, b_bar, lam, step, weight)) in enumerate(zip(model.layers, derived_layers)):
         prefix = f"layers.{index}."
-        lam_bar, b_bar = layer.discretize()
+        lambda_param, weight_ri = params[prefix + "lambda_param"], params[prefix + "input_weight_ri"]
         with torch.no_grad():
             c, s = quantise_decay(lam_bar.real, lam_bar.imag, fmt.decay_bits)
             decay = torch.complex(c, s).to(lam_bar.dtype) / float(1 << fmt.decay_bits)
-            target = _lambda_param_for(decay, layer.lambda_continuous, layer.step, layer.discretization)
-            target = torch.where((decay != 0).unsqueeze(-1), target, layer.lambda_param)
-        replaced[prefix + "lambda_param"] = _straight_through(layer.lambda_param, target.to(layer.lambda_param.dtype))
-        with torch.no_grad():
+            target = _lambda_param_for(decay, lam, step, layer.discretization)
+            target = torch.where((decay != 0).unsqueeze(-1), target.to(lambda_param.dtype), lambda_param)
             phase = (b_bar / b_bar.abs()).unsqueeze(-1)
-            weight = layer.input_weight
             drive = weight if layer.keep_imag else torch.complex(weight.real, torch.zeros_like(weight.real))
             hardware = phase * drive
             gains, (mant_re, exp_re), (mant_im, exp_im) = quantise_complex_weight(hardware.real, hardware.imag, fmt.weight_bits)
             grid = torch.complex(mant_re * math.ldexp(1.0, exp_re), mant_im * math.ldexp(1.0, exp_im)) / gains.unsqueeze(1)
             back = grid.to(phase.dtype) * phase.conj()
             imag = back.imag if layer.keep_imag else weight.imag
-            target_ri = torch.stack([back.real, imag], dim=-1).to(layer.input_weight_ri.dtype)
-        replaced[prefix + "input_weight_ri"] = _straight_through(layer.input_weight_ri, target_ri)
-    replaced["readout_weight"] = fake_quantise_weight(model.readout_weight, fmt.weight_bits)
+            target_ri = torch.stack([back.real, imag], dim=-1).to(weight_ri.dtype)
+        replaced[prefix + "lambda_param"] = _straight_through(lambda_param, target)
+        replaced[prefix + "input_weight_ri"] = _straight_through(weight_ri, target_ri)
+    replaced["readout_weight"] = fake_quantise_weight(params["readout_weight"], fmt.weight_bits)
+    logit_param = params["readout_logit"]
     with torch.no_grad():
-        d = quantise_real_decay(model.readout_decay, fmt.decay_bits) / float(1 << fmt.decay_bits)
-        logit = torch.where(d > 0, torch.logit(d.clamp_min(1e-12)), model.readout_logit)
-    replaced["readout_logit"] = _straight_through(model.readout_logit, logit)
+        d = quantise_real_decay(readout_decay, fmt.decay_bits) / float(1 << fmt.decay_bits)
+        logit = torch.where(d > 0, torch.logit(d.clamp_min(1e-12)), logit_param)
+    replaced["readout_logit"] = _straight_through(logit_param, logit)
     return replaced
 
 
-def param_transform(model: Any, fmt: QATFormat) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
-    """The training loop's `param_transform` hook for QAT of `model` in format `fmt`.
+def param_transform(template: torch.nn.Module, fmt: QATFormat) -> Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]:
+    """The training loop's `param_transform` hook: fake-quantised stand-ins for the parameters it is given.
 
-    The hook receives the model's own parameters, so it reads them through the
-    model (its layers' `discretize`) and returns their fake-quantised stand-ins.
+    template: a model of the same configuration as the one trained (its own
+    parameter values are not used, only its formulas and structure).
     """
 
     def transform(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return quantised_parameters(model, fmt)
+        return quantised_parameters(template, fmt, params)
 
     return transform
 
