@@ -1,0 +1,50 @@
+"""Command-line options that choose a data set, shared by s5rf-train and s5rf-eval."""
+
+from __future__ import annotations
+
+import argparse
+
+from s5rf_neuro.data.registry import KINDS
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """--data, --data-dir and the binning options (all default to None: "not given")."""
+    group = parser.add_argument_group("data")
+    group.add_argument("--data", choices=KINDS, default=None,
+                       help="data set (default: the embedded scikit-learn digits)")
+    group.add_argument("--data-dir", default=None,
+                       help="directory with the HDF5 files (shd_train.h5 ..., ssc_*.h5, spoken_digits_*.h5)")
+    group.add_argument("--binning", choices=("duration", "fixed"), default=None,
+                       help="duration: --bins bins over each sample's own duration (paper, default); "
+                            "fixed: bins of --bin-ms, zero-padded")
+    group.add_argument("--bins", type=int, default=None, help="bins per sample for --binning duration (250)")
+    group.add_argument("--bin-ms", type=float, default=None, help="bin duration in ms for --binning fixed (4.0)")
+    group.add_argument("--time-steps", type=int, default=None,
+                       help="steps per sample for --binning fixed (default: the longest training sample)")
+    group.add_argument("--channels", type=int, default=None, help="input channels after summing the 700 (140)")
+
+
+def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, kind: str | None) -> dict:
+    """The data source dict of the parsed options for data set `kind`; argparse errors name the option."""
+    kind = kind or "digits"
+    if kind == "digits":
+        for option in ("data_dir", "binning", "bins", "bin_ms", "time_steps", "channels"):
+            if getattr(args, option) is not None:
+                parser.error(f"argument --{option.replace('_', '-')}: not used by --data digits")
+        return {"kind": "digits"}
+    if not args.data_dir:
+        parser.error(f"argument --data-dir: required for --data {kind}")
+    for option in ("bins", "bin_ms", "time_steps", "channels"):
+        value = getattr(args, option)
+        if value is not None and value <= 0:
+            parser.error(f"argument --{option.replace('_', '-')}: must be positive, got {value}")
+    mode = args.binning or "duration"
+    if mode == "duration":
+        if args.bin_ms is not None or args.time_steps is not None:
+            parser.error("argument --bin-ms/--time-steps: only for --binning fixed")
+        binning = {"mode": "duration", "bins": args.bins or 250}
+    else:
+        if args.bins is not None:
+            parser.error("argument --bins: only for --binning duration")
+        binning = {"mode": "fixed", "bin_ms": args.bin_ms or 4.0, "time_steps": args.time_steps}
+    return {"kind": kind, "root": args.data_dir, "binning": binning, "channels": args.channels or 140}

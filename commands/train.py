@@ -1,0 +1,145 @@
+"""s5rf-train: train an S5-RF classifier and write a checkpoint.
+
+Settings are layered: built-in defaults < the embedded digits default (when
+training on digits without a preset) or `--preset` < options given on the
+command line. With `--resume CKPT` the model, data source and recipe come from
+the checkpoint; recipe options given on the command line (e.g. more
+`--epochs`) override the stored ones. Launch with `torchrun` to train
+data-parallel on several processes, GPUs or machines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from typing import Any, Sequence
+
+from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._data_args import add_data_options, source_from_args
+from s5rf_neuro.config import DISCRETIZATIONS, S5RFConfig
+
+DATA_DEPENDENT = ("input_dim", "output_dim")
+RECIPE_OPTIONS = {
+    "epochs": (int, "training epochs"),
+    "batch_size": (int, "global mini-batch size"),
+    "lr": (float, "learning rate of the weights (AdamW)"),
+    "lr_ssm": (float, "learning rate of lambda and log-step (Adam, no weight decay)"),
+    "weight_decay": (float, "AdamW weight decay on the weights"),
+    "seed": (int, "random seed (initialisation, shuffling, augmentation, dropout)"),
+    "time_jitter": (float, "augmentation: std of per-spike time jitter in steps (0 = off)"),
+    "channel_shift": (int, "augmentation: largest random channel shift (0 = off)"),
+    "cutmix": (float, "augmentation: probability of CutMix per sample (0 = off)"),
+    "eval_batch_size": (int, "batch size for evaluation"),
+}
+
+
+def _config_fields() -> list[dataclasses.Field]:
+    return [f for f in dataclasses.fields(S5RFConfig) if f.name not in DATA_DEPENDENT]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from s5rf_neuro.training import PRESETS
+
+    parser = argparse.ArgumentParser(prog="s5rf-train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("-o", "--output", default=None,
+                        help="checkpoint to write (default: model.ckpt, or the --resume checkpoint)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
+                        help="paper settings: shd (2x128 neurons, 32 blocks, batch 32, 20 epochs) or "
+                             "ssc (4x512, 16 blocks, batch 128, 80 epochs, CutMix)")
+    parser.add_argument("--resume", metavar="CKPT", default=None, help="continue training from this checkpoint")
+    parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default cpu)")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    add_data_options(parser)
+
+    model = parser.add_argument_group("model (S5RFConfig fields)")
+    for f in _config_fields():
+        flag = "--" + f.name.replace("_", "-")
+        if f.type in (bool, "bool"):
+            model.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
+                               help=f"default {f.default}")
+        elif f.name == "discretization":
+            model.add_argument(flag, choices=DISCRETIZATIONS, default=None,
+                               help=f"first layer's discretisation (default {f.default})")
+        else:
+            kind = int if isinstance(f.default, int) else float
+            model.add_argument(flag, type=kind, default=None, help=f"default {f.default}")
+
+    recipe = parser.add_argument_group("training recipe")
+    for name, (kind, text) in RECIPE_OPTIONS.items():
+        recipe.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
+    # --qat TARGET: quantisation-aware training is added here by the QAT engineer (issue 4); it passes
+    # `param_transform=` and `extra={"qat": ...}` to `training.run` (see s5rf_neuro.training's module doc).
+    return parser
+
+
+def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Argument errors (exit 2, naming the option) for values out of range."""
+    positive = ("batch_size", "eval_batch_size", "lr", "lr_ssm", "num_neurons", "num_blocks", "num_layers",
+                "eta_min", "eta_max", "threads")
+    for name in positive:
+        value = getattr(args, name, None)
+        if value is not None and value <= 0:
+            parser.error(f"argument --{name.replace('_', '-')}: must be positive, got {value}")
+    for name in ("epochs", "weight_decay", "time_jitter", "channel_shift"):
+        value = getattr(args, name)
+        if value is not None and value < 0:
+            parser.error(f"argument --{name.replace('_', '-')}: must not be negative, got {value}")
+    if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
+        parser.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
+    if args.cutmix is not None and not 0.0 <= args.cutmix <= 1.0:
+        parser.error(f"argument --cutmix: must be in [0, 1], got {args.cutmix}")
+    if args.readout_decay_init is not None and not 0.0 < args.readout_decay_init < 1.0:
+        parser.error(f"argument --readout-decay-init: must be in (0, 1), got {args.readout_decay_init}")
+
+
+def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names if getattr(args, n) is not None}
+
+
+def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
+    """(source, recipe, config fields, resume checkpoint or None) from the parsed options."""
+    from s5rf_neuro.checkpoint import load_checkpoint
+    from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, Recipe
+
+    config_given = _given(args, [f.name for f in _config_fields()])
+    recipe_given = _given(args, list(RECIPE_OPTIONS))
+    if args.resume:
+        if args.preset or config_given:
+            parser.error("argument --resume: the model comes from the checkpoint; drop --preset and model options")
+        ckpt = load_checkpoint(args.resume)
+        stored = ckpt.extra.get("recipe") if isinstance(ckpt.extra, dict) else None
+        if stored is None:
+            parser.error(f"argument --resume: {args.resume} holds no training state to resume")
+        source = source_from_args(parser, args, args.data) if args.data else ckpt.dataset["source"]
+        return source, Recipe.from_dict({**stored, **recipe_given}), {}, ckpt
+    kind = args.data or (PRESETS[args.preset]["data"] if args.preset else "digits")
+    source = source_from_args(parser, args, kind)
+    base = PRESETS[args.preset] if args.preset else DIGITS_DEFAULT if kind == "digits" else {"config": {}, "recipe": {}}
+    recipe = Recipe.from_dict({**base["recipe"], **recipe_given})
+    return source, recipe, {**base["config"], **config_given}, None
+
+
+@cli_entry("s5rf-train")
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _check_ranges(parser, args)
+    import torch
+
+    from s5rf_neuro import training
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    source, recipe, config, resume = settings(parser, args)
+    output = args.output or args.resume or "model.ckpt"
+    metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
+                           progress=not args.no_progress)
+    if int(os.environ.get("RANK", "0")) != 0:
+        return 0
+    spikes = ", ".join(f"{s:.1f}" for s in metrics["spikes_per_sample"])
+    print(f"test accuracy {metrics['test_accuracy']:.4f}; spikes per sample per layer [{spikes}]; "
+          f"training {metrics['train_time_s']:.1f} s; wrote {output}")
+    return 0
