@@ -24,6 +24,15 @@ from s5rf_neuro.surrogate import spike_fn
 THRESHOLD = 1.0
 
 
+def time_major_matmul(x: Tensor, weight: Tensor) -> Tensor:
+    """x (..., T, K) @ weight (K, N) -> (..., T, N), computed and stored time-major.
+
+    The result is a (..., T, N) view of a (T, ..., N) tensor, the layout the
+    scan works in; an input already in that layout is used without a copy.
+    """
+    return torch.matmul(x.movedim(-2, 0), weight).movedim(0, -2)
+
+
 class S5RFLayer(nn.Module):
     """P resonate-and-fire neurons driven by H input channels.
 
@@ -119,7 +128,7 @@ class S5RFLayer(nn.Module):
             weight = b_bar.unsqueeze(-1) * weight
         # Rows [re_0, im_0, re_1, im_1, ...]: the real matmul output is the interleaved complex current.
         rows = torch.view_as_real(weight).transpose(1, 2).reshape(2 * self.num_neurons, self.input_dim)
-        current = torch.matmul(u.to(rows.dtype), rows.t())
+        current = time_major_matmul(u.to(rows.dtype), rows.t())
         if drop:
             current = F.dropout(current, self.dropout, training=True)
         current = torch.view_as_complex(current.view(*current.shape[:-1], self.num_neurons, 2))
@@ -136,7 +145,7 @@ class S5RFLayer(nn.Module):
         z = self._scan_states(u)
         mixing = self.mixing
         if mixing is not None:
-            z = torch.matmul(z, mixing.t())
+            z = time_major_matmul(z, mixing.t())
         return z
 
     def forward(self, u: Tensor) -> Tensor:
@@ -148,7 +157,7 @@ class S5RFLayer(nn.Module):
             # Re(V z) = Re V · Re z − Im V · Im z as one real matmul on the interleaved state.
             rows = torch.stack([self.mixing_ri[..., 0], -self.mixing_ri[..., 1]], dim=-1)
             rows = rows.reshape(self.num_neurons, 2 * self.num_neurons)
-            real = torch.matmul(torch.view_as_real(z).flatten(-2), rows.t())
+            real = time_major_matmul(torch.view_as_real(z).flatten(-2), rows.t())
         return spike_fn(real - THRESHOLD)
 
     def extra_repr(self) -> str:

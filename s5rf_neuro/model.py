@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from s5rf_neuro import init
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.errors import ConfigError, DataError
-from s5rf_neuro.layer import S5RFLayer
+from s5rf_neuro.layer import S5RFLayer, time_major_matmul
 from s5rf_neuro.scan import linear_scan
 
 
@@ -76,7 +76,7 @@ class S5RFClassifier(nn.Module):
 
     def readout(self, spikes: Tensor) -> Tensor:
         """Log-probabilities (batch, O) from the last layer's output (batch, T, P)."""
-        drive = torch.matmul(spikes, self.readout_weight.t())
+        drive = time_major_matmul(spikes, self.readout_weight.t())
         trace = linear_scan(self.readout_decay, drive)
         return torch.log_softmax(trace.mean(dim=-2), dim=-1)
 

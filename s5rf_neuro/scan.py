@@ -1,17 +1,22 @@
-"""Parallel scan for the diagonal linear recurrence z[t] = a ⊙ z[t−1] + b[t], z[−1] = 0.
+"""Parallel scan for the diagonal linear recurrence z[t] = a ⊙ z[t−1] + b[t], z[−1] = 0, with autograd.
 
-`linear_scan` splits time into ⌈T/C⌉ chunks of C ≈ √T steps and works on all
-chunks at once (chunked scan):
+`linear_scan` splits time into chunks of C ≈ √T steps and works on all chunks
+at once (chunked scan):
 
 1. scan inside every chunk, all chunks in parallel (C − 1 vector steps);
-2. carry the chunk-end states from chunk to chunk with a^C (⌈T/C⌉ − 1 steps);
+2. carry the chunk-end states from chunk to chunk with a^C (⌊T/C⌋ − 1 steps);
 3. add a^(j+1) · (end state of the previous chunk) to position j of every
    chunk (C − 1 vector steps).
 
 That is about 3√T tensor operations instead of T, each over a whole slice of
-the batch, and no autograd graph per step. The backward pass is the same
-scan run backwards in time with conj(a) (the adjoint recurrence), and
+the batch, and no autograd graph per step. The backward pass is the same scan
+run backwards in time with conj(a) (the adjoint recurrence), and
 grad a = Σ_t conj(z[t−1]) ⊙ grad b[t]. Works for real and complex dtypes.
+
+Outputs are stored time-major (the time axis outermost in memory), so every
+chunk slice is a few large contiguous blocks; the returned tensor has the
+usual (..., T, P) shape (a permuted view), and inputs already in that layout
+(as the layers produce them) are read without strided gathers.
 """
 
 from __future__ import annotations
@@ -61,27 +66,38 @@ def _scan_chunks_(z: Tensor, a: Tensor, reverse: bool) -> None:
                 z[..., :-1, j, :].addcmul_(z[..., 1:, 0, :], pw[..., c - 1 - j, :].unsqueeze(-2))
 
 
-def _scan(a: Tensor, b: Tensor, reverse: bool) -> Tensor:
-    """Scan of b (..., T, P) without autograd; returns a new contiguous tensor of the broadcast shape.
+def _empty_time_major(lead: torch.Size, steps: int, width: int, like: Tensor) -> Tensor:
+    """Uninitialised (*lead, T, P) tensor whose storage is time-major (T, *lead, P)."""
+    return torch.empty((steps, *lead, width), dtype=like.dtype, device=like.device).movedim(0, -2)
+
+
+def _chunked(z: Tensor, a: Tensor, b: Tensor, reverse: bool) -> None:
+    """The chunked parallel scan of b into z (..., T, P).
 
     The time axis holds n = ⌊T/C⌋ full chunks scanned by `_scan_chunks_`; the
-    remaining T − nC steps (fewer than C) follow the last full chunk (or,
-    in reverse, precede the first one) and are stepped one at a time.
+    remaining T − nC steps (fewer than C) follow the last full chunk (or, in
+    reverse, precede the first one) and are stepped one at a time.
     """
-    steps, width = b.shape[-2], b.shape[-1]
-    lead = torch.broadcast_shapes(b.shape[:-2], a.shape[:-1])
-    z = b.expand(*lead, steps, width).clone(memory_format=torch.contiguous_format)
+    steps = b.shape[-2]
+    z.copy_(b)
     c = chunk_size(steps)
     n = steps // c
     rest = steps - n * c
     if not reverse:
-        _scan_chunks_(z[..., :n * c, :].view(*lead, n, c, width), a, reverse=False)
+        _scan_chunks_(z[..., :n * c, :].unflatten(-2, (n, c)), a, reverse=False)
         for t in range(n * c, steps):
             z[..., t, :].addcmul_(z[..., t - 1, :], a)
     else:
-        _scan_chunks_(z[..., rest:, :].view(*lead, n, c, width), a, reverse=True)
+        _scan_chunks_(z[..., rest:, :].unflatten(-2, (n, c)), a, reverse=True)
         for t in range(rest - 1, -1, -1):
             z[..., t, :].addcmul_(z[..., t + 1, :], a)
+
+
+def _scan(a: Tensor, b: Tensor, reverse: bool) -> Tensor:
+    """Scan of b (..., T, P) without autograd into a new time-major tensor of the broadcast shape."""
+    lead = torch.broadcast_shapes(b.shape[:-2], a.shape[:-1])
+    z = _empty_time_major(lead, b.shape[-2], b.shape[-1], b)
+    _chunked(z, a, b.expand(*lead, *b.shape[-2:]), reverse)
     return z
 
 
@@ -97,7 +113,7 @@ class _LinearScan(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, grad_z: Tensor) -> tuple[Tensor | None, Tensor | None]:  # type: ignore[override]
         a, z = ctx.saved_tensors
-        grad_b = _scan(a.conj(), grad_z, reverse=True)
+        grad_b = _scan(a.conj().resolve_conj(), grad_z, reverse=True)
         grad_a = None
         if ctx.needs_input_grad[0]:
             grad_a = _time_dot(z, grad_b)
@@ -122,13 +138,14 @@ def _time_dot(z: Tensor, g: Tensor) -> Tensor:
 
 
 def linear_scan(a: Tensor, b: Tensor) -> Tensor:
-    """z[..., t, :] = a ⊙ z[..., t−1, :] + b[..., t, :] with z[..., −1, :] = 0, by a chunked parallel scan.
+    """z[..., t, :] = a ⊙ z[..., t−1, :] + b[..., t, :] with z[..., −1, :] = 0, by the chunked parallel scan.
 
     a: per-channel factor, shape (P,) or (..., P) broadcastable against b
        without b's time axis; real or complex.
     b: inputs (..., T, P), real or complex (float32/complex64 or float64/complex128).
     Returns z with b's dtype and shape (..., T, P), differentiable in a and b.
     A real `a` with a complex `b` is promoted to complex.
+    The result is stored time-major (see the module doc).
     """
     if b.dim() < 2:
         raise ValueError(f"linear_scan: b must have shape (..., T, P), got {tuple(b.shape)}")

@@ -125,6 +125,16 @@ def test_chunk_size_is_ceil_sqrt() -> None:
     assert [chunk_size(t) for t in (0, 1, 2, 4, 5, 250, 1000)] == [1, 1, 2, 2, 3, 16, 32]
 
 
+def test_time_major_and_strided_inputs() -> None:
+    gen = torch.Generator().manual_seed(8)
+    a = random_unit_disk(5, gen)
+    time_major = torch.randn(40, 3, 5, dtype=torch.complex128, generator=gen).movedim(0, 1)
+    strided = torch.randn(3, 40, 10, dtype=torch.complex128, generator=gen)[..., ::2]
+    unbatched = torch.randn(40, 5, dtype=torch.complex128, generator=gen)
+    for b in (time_major, strided, unbatched):
+        assert (linear_scan(a, b) - loop_reference(a, b)).abs().max().item() < 1e-12
+
+
 def test_bad_shapes_are_refused() -> None:
     with pytest.raises(ValueError, match="b must have shape"):
         linear_scan(torch.ones(3), torch.ones(3))
