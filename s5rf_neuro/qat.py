@@ -218,27 +218,40 @@ def quantised_parameters(
     (approximate).
     """
     params = dict(model.named_parameters()) if params is None else params
+    derived = _Derived(model)
     with torch.no_grad():
         derived_layers, readout_decay = torch.func.functional_call(
-            _Derived(model), {f"model.{name}": value for name, value in params.items()}, ()
+            derived, {f"model.{name}": value for name, value in params.items()}, ()
         )
-    replaced: dict[str, torch.Tensor] = {}
-    for index, (layer, (lam_bar, b_bar, lam, step, weight)) in enumerate(zip(model.layers, derived_layers)):
-        prefix = f"layers.{index}."
-        lambda_param, weight_ri = params[prefix + "lambda_param"], params[prefix + "input_weight_ri"]
-        with torch.no_grad():
+        targets = {}
+        for index, (layer, (lam_bar, _, lam, step, _)) in enumerate(zip(model.layers, derived_layers)):
+            lambda_param = params[f"layers.{index}.lambda_param"]
             c, s = quantise_decay(lam_bar.real, lam_bar.imag, fmt.decay_bits)
             decay = torch.complex(c, s).to(lam_bar.dtype) / float(1 << fmt.decay_bits)
             target = _lambda_param_for(decay, lam, step, layer.discretization)
-            target = torch.where((decay != 0).unsqueeze(-1), target.to(lambda_param.dtype), lambda_param)
+            targets[f"layers.{index}.lambda_param"] = torch.where(
+                (decay != 0).unsqueeze(-1), target.to(lambda_param.dtype), lambda_param
+            )
+        # b̄ at the moved λ (zoh/bilinear b̄ depends on λ): its phase maps the grid W back onto B
+        moved_layers, _ = torch.func.functional_call(
+            derived, {f"model.{name}": value for name, value in {**params, **targets}.items()}, ()
+        )
+    replaced: dict[str, torch.Tensor] = {}
+    for index, (layer, (_, b_bar, _, _, weight), (_, moved_b_bar, _, _, _)) in enumerate(
+        zip(model.layers, derived_layers, moved_layers)
+    ):
+        prefix = f"layers.{index}."
+        lambda_param, weight_ri = params[prefix + "lambda_param"], params[prefix + "input_weight_ri"]
+        with torch.no_grad():
             phase = (b_bar / b_bar.abs()).unsqueeze(-1)
             drive = weight if layer.keep_imag else torch.complex(weight.real, torch.zeros_like(weight.real))
             hardware = phase * drive
             gains, (mant_re, exp_re), (mant_im, exp_im) = quantise_complex_weight(hardware.real, hardware.imag, fmt.weight_bits)
             grid = torch.complex(mant_re * math.ldexp(1.0, exp_re), mant_im * math.ldexp(1.0, exp_im)) / gains.unsqueeze(1)
-            back = grid.to(phase.dtype) * phase.conj()
+            back = grid.to(phase.dtype) * (moved_b_bar.abs() / moved_b_bar).unsqueeze(-1)
             imag = back.imag if layer.keep_imag else weight.imag
             target_ri = torch.stack([back.real, imag], dim=-1).to(weight_ri.dtype)
+            target = targets[prefix + "lambda_param"]
         replaced[prefix + "lambda_param"] = _straight_through(lambda_param, target)
         replaced[prefix + "input_weight_ri"] = _straight_through(weight_ri, target_ri)
     replaced["readout_weight"] = fake_quantise_weight(params["readout_weight"], fmt.weight_bits)

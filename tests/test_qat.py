@@ -1,0 +1,140 @@
+"""Quantisation-aware training: the grids, the straight-through fake quantisers, the training hook."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from s5rf_neuro.checkpoint import load_checkpoint
+from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.data.registry import load_split
+from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.export.discretise import discretise
+from s5rf_neuro.export.quantise import quantise
+from s5rf_neuro.hardware.target import LOIHI2
+from s5rf_neuro.model import S5RFClassifier
+from s5rf_neuro.qat import (
+    QATFormat,
+    fake_quantise_complex_weight,
+    fake_quantise_decay,
+    fake_quantise_real_decay,
+    fake_quantise_weight,
+    param_transform,
+    quantise_decay,
+    quantised_model,
+    quantised_parameters,
+    weight_exponent,
+)
+from s5rf_neuro.training import Recipe, train
+
+
+@given(st.floats(1e-30, 1e30), st.integers(2, 16))
+def test_weight_exponent_is_the_smallest_that_fits(max_abs: float, bits: int) -> None:
+    exponent = weight_exponent(max_abs, bits)
+    mantissa_max = 2 ** (bits - 1) - 1
+    assert math.ldexp(mantissa_max, exponent) >= max_abs
+    assert math.ldexp(mantissa_max, exponent - 1) < max_abs
+
+
+@settings(max_examples=200)
+@given(st.floats(0.0, 1.0 - 1e-12), st.floats(-math.pi, math.pi), st.integers(1, 15))
+def test_decay_grid_is_nearest_and_stable(radius: float, angle: float, bits: int) -> None:
+    re = torch.tensor([radius * math.cos(angle)], dtype=torch.float64)
+    im = torch.tensor([radius * math.sin(angle)], dtype=torch.float64)
+    c, s = (float(v) for v in quantise_decay(re, im, bits))
+    one = 2.0**bits
+    assert c == int(c) and s == int(s)
+    assert c * c + s * s < one * one
+    nearest = (round(float(re) * one), round(float(im) * one))
+    if nearest[0] ** 2 + nearest[1] ** 2 < one * one:
+        assert (c, s) == nearest
+    else:
+        assert abs(c - float(re) * one) < 1 and abs(s - float(im) * one) < 1
+
+
+def test_fake_quantisers_pass_gradients_straight_through() -> None:
+    weight = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+    quantised = fake_quantise_weight(weight, 4)
+    quantised.backward(torch.arange(35.0, dtype=torch.float64).reshape(5, 7))
+    assert torch.equal(weight.grad, torch.arange(35.0, dtype=torch.float64).reshape(5, 7))
+    step = 2.0 ** weight_exponent(float(weight.abs().max()), 4)
+    assert torch.equal(quantised / step, torch.round(quantised / step))
+
+    decay = torch.complex(torch.rand(6, dtype=torch.float64) * 0.7, torch.rand(6, dtype=torch.float64) * 0.7)
+    decay.requires_grad_(True)
+    fake_quantise_decay(decay, 8).real.sum().backward()
+    assert torch.equal(decay.grad, torch.ones(6, dtype=torch.complex128))
+
+    real = torch.rand(3, dtype=torch.float64, requires_grad=True)
+    out = fake_quantise_real_decay(real, 6)
+    out.sum().backward()
+    assert torch.equal(real.grad, torch.ones(3, dtype=torch.float64)) and torch.equal(out * 64, torch.round(out * 64))
+
+    w_re = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    w_im = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
+    q_re, q_im = fake_quantise_complex_weight(w_re, w_im, 3)
+    (q_re.sum() + 2 * q_im.sum()).backward()
+    assert torch.equal(w_re.grad, torch.ones_like(w_re)) and torch.equal(w_im.grad, 2 * torch.ones_like(w_im))
+    assert torch.max(torch.abs(q_re - w_re)) > 0
+
+
+def test_format_validation() -> None:
+    assert QATFormat.from_dict(QATFormat(6, 10, "x").to_dict()) == QATFormat(6, 10, "x")
+    with pytest.raises(ConfigError, match="weight_bits"):
+        QATFormat(weight_bits=1)
+    with pytest.raises(ConfigError, match="unknown QAT format field"):
+        QATFormat.from_dict({"bits": 3})
+
+
+@pytest.mark.parametrize("discretization, keep_imag", [("dirac", True), ("dirac", False), ("bilinear", True)])
+def test_grid_model_quantises_to_the_same_integers(discretization: str, keep_imag: bool) -> None:
+    """Moving the parameters onto the QAT grid changes nothing the integer quantiser produces."""
+    torch.manual_seed(1)
+    model = S5RFClassifier(S5RFConfig(input_dim=6, output_dim=3, num_layers=3, num_neurons=8,
+                                      discretization=discretization, keep_imag=keep_imag))
+    fmt = QATFormat(LOIHI2.weight_bits, LOIHI2.decay_bits)
+    metadata = {"dataset": {"time_steps": 20}}
+    original, _ = quantise(discretise(model, metadata), LOIHI2)
+    projected = quantised_model(model, fmt)
+    on_grid, _ = quantise(discretise(projected, metadata), LOIHI2)
+    for a, b in zip(original.layers, on_grid.layers):
+        for field in ("decay_re", "decay_im", "weight_re", "weight_im"):
+            np.testing.assert_array_equal(getattr(a, field), getattr(b, field), err_msg=field)
+        assert (a.weight_exp_re, a.weight_exp_im) == (b.weight_exp_re, b.weight_exp_im)
+    np.testing.assert_array_equal(original.readout.weight, on_grid.readout.weight)
+    np.testing.assert_array_equal(original.readout.decay, on_grid.readout.decay)
+    # the transform only moves values: the projected model is a fixed point
+    again = quantised_parameters(projected, fmt)
+    params = dict(projected.named_parameters())
+    for name, value in again.items():
+        torch.testing.assert_close(value, params[name], rtol=1e-5, atol=1e-6)
+
+
+def _nll(model: S5RFClassifier, inputs: np.ndarray, labels: np.ndarray) -> float:
+    with torch.no_grad():
+        log_probs = model.eval()(torch.from_numpy(inputs).float())
+    return float(torch.nn.functional.nll_loss(log_probs, torch.from_numpy(labels)))
+
+
+def test_a_few_qat_steps_reduce_the_quantised_loss_and_record_the_format(digits_checkpoint, tmp_path) -> None:
+    checkpoint = load_checkpoint(digits_checkpoint)
+    train_data = load_split(checkpoint.dataset["source"], "train").subset(slice(0, 256))
+    fmt = QATFormat(weight_bits=3, decay_bits=8, target="test-3bit")
+    model = checkpoint.build_model()
+    before = _nll(quantised_model(model, fmt), train_data.inputs, train_data.labels)
+    recipe = Recipe(epochs=2, batch_size=32, lr=0.002, lr_ssm=0.001, seed=0)
+    out = tmp_path / "qat.ckpt"
+    train(model, train_data, train_data.subset(slice(0, 64)), recipe, out, checkpoint.dataset,
+          param_transform=param_transform(S5RFClassifier(checkpoint.config), fmt), extra={"qat": fmt.to_dict()},
+          progress=False)
+    after = _nll(quantised_model(model, fmt), train_data.inputs, train_data.labels)
+    assert after < before
+    saved = load_checkpoint(out)
+    assert QATFormat.from_dict(saved.extra["qat"]) == fmt
+    assert dataclasses.asdict(saved.config) == dataclasses.asdict(checkpoint.config)
