@@ -20,6 +20,10 @@ from s5rf_neuro.commands._data_args import add_data_options, source_from_args
 from s5rf_neuro.config import DISCRETIZATIONS, S5RFConfig
 
 DATA_DEPENDENT = ("input_dim", "output_dim")
+QAT_EPOCHS = 5
+"""Epochs of a fresh quantisation-aware fine-tune (--qat on a float checkpoint)."""
+QAT_LR_FACTOR = 0.25
+"""Learning rates of a fresh QAT fine-tune, relative to the checkpoint's recipe."""
 RECIPE_OPTIONS = {
     "epochs": (int, "training epochs"),
     "batch_size": (int, "global mini-batch size"),
@@ -70,9 +74,34 @@ def build_parser() -> argparse.ArgumentParser:
     recipe = parser.add_argument_group("training recipe")
     for name, (kind, text) in RECIPE_OPTIONS.items():
         recipe.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
-    # --qat TARGET: quantisation-aware training is added here by the QAT engineer (issue 4); it passes
-    # `param_transform=` and `extra={"qat": ...}` to `training.run` (see s5rf_neuro.training's module doc).
+    parser.add_argument("--qat", metavar="TARGET", default=None,
+                        help="quantisation-aware fine-tuning for a fixed-point target (e.g. loihi2) with --resume: "
+                             f"weights and decays fake-quantised in the forward pass; a model not yet QAT-trained "
+                             f"gets {QAT_EPOCHS} fresh epochs at {QAT_LR_FACTOR:g}x its learning rates unless "
+                             "--epochs/--lr/--lr-ssm say otherwise")
     return parser
+
+
+def qat_settings(parser: argparse.ArgumentParser, args: argparse.Namespace, recipe, resume):
+    """(recipe, resume checkpoint, param_transform, extra) for `--qat TARGET` (see its help)."""
+    from s5rf_neuro.hardware.target import get_target
+    from s5rf_neuro.model import S5RFClassifier
+    from s5rf_neuro.qat import QATFormat, param_transform
+
+    if resume is None:
+        parser.error("argument --qat: needs --resume CKPT (QAT fine-tunes a trained model)")
+    target = get_target(args.qat)
+    if not target.quantized:
+        parser.error(f"argument --qat: target {target.name!r} is not a fixed-point target")
+    fmt = QATFormat(weight_bits=target.weight_bits, decay_bits=target.decay_bits, target=target.name)
+    stored = resume.extra.get("qat")
+    if stored is None:
+        resume = dataclasses.replace(resume, extra={})
+        fresh = {"epochs": QAT_EPOCHS, "lr": recipe.lr * QAT_LR_FACTOR, "lr_ssm": recipe.lr_ssm * QAT_LR_FACTOR}
+        recipe = dataclasses.replace(recipe, **{k: v for k, v in fresh.items() if getattr(args, k) is None})
+    elif QATFormat.from_dict(stored) != fmt:
+        parser.error(f"argument --qat: {args.resume} was fine-tuned for {stored}, not for {fmt.to_dict()}")
+    return recipe, resume, param_transform(S5RFClassifier(resume.config), fmt), {"qat": fmt.to_dict()}
 
 
 def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
@@ -134,9 +163,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     source, recipe, config, resume = settings(parser, args)
+    transform, extra = None, None
+    if args.qat:
+        recipe, resume, transform, extra = qat_settings(parser, args, recipe, resume)
     output = args.output or args.resume or "model.ckpt"
     metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
-                           progress=not args.no_progress)
+                           param_transform=transform, extra=extra, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) != 0:
         return 0
     spikes = ", ".join(f"{s:.1f}" for s in metrics["spikes_per_sample"])

@@ -138,3 +138,32 @@ def test_a_few_qat_steps_reduce_the_quantised_loss_and_record_the_format(digits_
     saved = load_checkpoint(out)
     assert QATFormat.from_dict(saved.extra["qat"]) == fmt
     assert dataclasses.asdict(saved.config) == dataclasses.asdict(checkpoint.config)
+
+
+def test_train_command_fine_tunes_with_qat_and_records_the_format(digits_checkpoint, tmp_path, capsys) -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from s5rf_neuro.commands.train import main
+
+    out = tmp_path / "qat.ckpt"
+    script = Path(sys.executable).with_name("s5rf-train")
+    done = subprocess.run(
+        [str(script), "--qat", "loihi2", "--resume", str(digits_checkpoint), "-o", str(out), "--epochs", "1",
+         "--no-progress", "--threads", "1"],
+        capture_output=True, text=True, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    saved = load_checkpoint(out)
+    assert saved.extra["qat"] == {"weight_bits": 8, "decay_bits": 12, "target": "loihi2"}
+    assert saved.extra["epoch"] == 1 and saved.extra["recipe"]["lr"] < load_checkpoint(digits_checkpoint).extra["recipe"]["lr"]
+    # a QAT checkpoint resumes as one run: its epoch count and optimiser state continue
+    assert main(["--qat", "loihi2", "--resume", str(out), "--epochs", "2", "--no-progress"]) == 0
+    assert load_checkpoint(out).extra["epoch"] == 2
+    capsys.readouterr()
+    assert main(["--qat", "loihi9", "--resume", str(out)]) == 2
+    assert "unknown target 'loihi9'; known targets: float, loihi2" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["--qat", "loihi2"])
+    assert "argument --qat: needs --resume" in capsys.readouterr().err
