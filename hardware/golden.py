@@ -72,13 +72,17 @@ def _run_int_batch(network: IntNetwork, inputs: np.ndarray) -> tuple[list[np.nda
     """One batch, time-major: inputs (T, B, H) -> (spikes per layer (T, B, P), scores (B, O), saturation, peaks)."""
     target = network.target
     steps, batch, _ = inputs.shape
-    layer_input = inputs.astype(np.int64)
+    layer_input = inputs
     spikes_out: list[np.ndarray] = []
     saturation: list[int] = []
     peaks: list[float] = []
     for layer in network.layers:
-        a_re = dense_int(layer.weight_re, layer.weight_exp_re, layer_input)
-        a_im = dense_int(layer.weight_im, layer.weight_exp_im, layer_input)
+        if layer.weight_exp_re == layer.weight_exp_im:
+            both = dense_int(np.concatenate([layer.weight_re, layer.weight_im]), layer.weight_exp_re, layer_input)
+            a_re, a_im = both[..., : layer.num_neurons], both[..., layer.num_neurons :]
+        else:
+            a_re = dense_int(layer.weight_re, layer.weight_exp_re, layer_input)
+            a_im = dense_int(layer.weight_im, layer.weight_exp_im, layer_input)
         re = np.zeros((batch, layer.num_neurons), dtype=np.int64)
         im = np.zeros_like(re)
         spikes = np.empty((steps, batch, layer.num_neurons), dtype=bool)
@@ -89,11 +93,11 @@ def _run_int_batch(network: IntNetwork, inputs: np.ndarray) -> tuple[list[np.nda
                 re, im, a_re[t], a_im[t], layer.decay_re, layer.decay_im, layer.threshold, target
             )
             events += sat
-            peak = max(peak, int(np.abs(re).max(initial=0)), int(np.abs(im).max(initial=0)))
+            peak = max(peak, int(re.max(initial=0)), -int(re.min(initial=0)), int(im.max(initial=0)), -int(im.min(initial=0)))
         spikes_out.append(spikes)
         saturation.append(events)
         peaks.append(float(peak))
-        layer_input = spikes.astype(np.int64) + layer_input if layer.skip else spikes.astype(np.int64)
+        layer_input = np.add(spikes, layer_input, dtype=np.int64) if layer.skip else spikes
     readout = network.readout
     drive = dense_int(readout.weight, readout.weight_exp, layer_input)
     y = np.zeros((batch, network.output_dim), dtype=np.int64)
@@ -104,7 +108,7 @@ def _run_int_batch(network: IntNetwork, inputs: np.ndarray) -> tuple[list[np.nda
         y, sat = int_readout_step(y, drive[t], readout.decay, target)
         scores += y
         events += sat
-        peak = max(peak, int(np.abs(y).max(initial=0)))
+        peak = max(peak, int(y.max(initial=0)), -int(y.min(initial=0)))
     saturation.append(events)
     peaks.append(float(peak))
     return spikes_out, scores, saturation, peaks
@@ -131,7 +135,8 @@ def _run_float_batch(network: FloatNetwork, inputs: np.ndarray) -> tuple[list[np
         peak = 0.0
         for t in range(steps):
             state, spikes[t] = float_neuron_step(state, drive[t], layer.decay, layer.threshold)
-            peak = max(peak, float(np.abs(state.real).max(initial=0.0)), float(np.abs(state.imag).max(initial=0.0)))
+            parts = state.view(np.float64)
+            peak = max(peak, float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
         spikes_out.append(spikes)
         peaks.append(peak)
         layer_input = spikes + layer_input if layer.skip else spikes.astype(np.float64)
@@ -143,7 +148,7 @@ def _run_float_batch(network: FloatNetwork, inputs: np.ndarray) -> tuple[list[np
     for t in range(steps):
         y = float_readout_step(y, drive[t], readout.decay)
         total += y
-        peak = max(peak, float(np.abs(y).max(initial=0.0)))
+        peak = max(peak, float(y.max(initial=0.0)), -float(y.min(initial=0.0)))
     peaks.append(peak)
     scores = total / steps if steps else total
     return spikes_out, scores, [0] * (len(network.layers) + 1), peaks

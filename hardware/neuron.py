@@ -29,14 +29,25 @@ from s5rf_neuro.hardware.target import TargetSpec
 
 def shift_decay(product: np.ndarray, target: TargetSpec) -> np.ndarray:
     """Divide an int64 product of a decay constant and a state by 2^decay_bits, rounding per target."""
+    return _shift_decay_in_place(product.copy(), target)
+
+
+def _shift_decay_in_place(product: np.ndarray, target: TargetSpec) -> np.ndarray:
+    """`shift_decay` overwriting its (temporary) argument, which it returns."""
     k = target.decay_bits
     if target.decay_rounding == "nearest":
-        return (product + (1 << (k - 1))) >> k
-    return product >> k
+        product += 1 << (k - 1)
+    product >>= k
+    return product
 
 
 def saturate(state: np.ndarray, target: TargetSpec) -> tuple[np.ndarray, int]:
-    """Clip int64 `state` to the target's signed state range; return it and the number of clipped elements."""
+    """Clip int64 `state` to the target's signed state range; return it and the number of clipped elements.
+
+    When nothing clips, `state` itself is returned (no copy).
+    """
+    if state.size == 0 or (state.max() <= target.state_max and state.min() >= target.state_min):
+        return state, 0
     clipped = np.clip(state, target.state_min, target.state_max)
     return clipped, int(np.count_nonzero(clipped != state))
 
@@ -44,21 +55,26 @@ def saturate(state: np.ndarray, target: TargetSpec) -> tuple[np.ndarray, int]:
 def dense_int(weight: np.ndarray, exponent: int, inputs: np.ndarray) -> np.ndarray:
     """Integer dense connection: (inputs @ weight.T)·2^exponent, floor-shifted.
 
-    weight: int64 (P, H) mantissas; inputs: int64 (..., H) spike counts.
-    Returns int64 (..., P) synaptic input in state LSBs.
+    weight: int64 (P, H) mantissas; inputs: (..., H) spike counts of any
+    integer (or bool) dtype. Returns int64 (..., P) synaptic input in state LSBs.
 
-    The accumulation runs as a float64 BLAS product when every partial sum is
-    an integer below 2^53 in magnitude (then float64 is exact and the result
-    is identical to the int64 product, only much faster); otherwise in int64.
+    The accumulation runs as a float32 (float64) BLAS product when every
+    partial sum is an integer below 2^24 (2^53) in magnitude: then the float
+    product is exact and identical to the int64 one, only much faster.
+    Otherwise it runs in int64.
     """
-    bound = int(np.abs(weight).max(initial=0)) * int(np.abs(inputs).max(initial=0)) * weight.shape[-1]
-    if bound < 1 << 53:
-        accumulated = (inputs.astype(np.float64) @ weight.T.astype(np.float64)).astype(np.int64)
+    largest_input = max(int(inputs.max(initial=0)), -int(inputs.min(initial=0)))
+    bound = int(np.abs(weight).max(initial=0)) * largest_input * weight.shape[-1]
+    exact = np.float32 if bound < 1 << 24 else np.float64 if bound < 1 << 53 else None
+    if exact is not None:
+        accumulated = (inputs.astype(exact) @ weight.T.astype(exact)).astype(np.int64)
     else:
         accumulated = inputs @ weight.T
     if exponent >= 0:
-        return accumulated << exponent
-    return accumulated >> (-exponent)
+        accumulated <<= exponent
+    else:
+        accumulated >>= -exponent
+    return accumulated
 
 
 def int_neuron_step(
@@ -77,8 +93,14 @@ def int_neuron_step(
     decay_re, decay_im, threshold: int64 (P,).
     Returns (re', im', spikes as bool (..., P), saturation events).
     """
-    rotated_re = shift_decay(decay_re * re - decay_im * im, target) + a_re
-    rotated_im = shift_decay(decay_im * re + decay_re * im, target) + a_im
+    rotated_re = decay_re * re
+    rotated_re -= decay_im * im
+    rotated_re = _shift_decay_in_place(rotated_re, target)
+    rotated_re += a_re
+    rotated_im = decay_im * re
+    rotated_im += decay_re * im
+    rotated_im = _shift_decay_in_place(rotated_im, target)
+    rotated_im += a_im
     new_re, saturated_re = saturate(rotated_re, target)
     new_im, saturated_im = saturate(rotated_im, target)
     return new_re, new_im, new_re > threshold, saturated_re + saturated_im
@@ -91,7 +113,9 @@ def int_readout_step(
 
     state, a: int64 (..., O); decay: int64 (O,). Returns (y', saturation events).
     """
-    return saturate(shift_decay(decay * state, target) + a, target)
+    decayed = _shift_decay_in_place(decay * state, target)
+    decayed += a
+    return saturate(decayed, target)
 
 
 def float_neuron_step(
