@@ -1,0 +1,185 @@
+"""Benchmark: accuracy and spikes of the integer (loihi2) network against the float network, before and after QAT.
+
+For each model (the digits default, and the spoken-digits SHD-preset model when
+its checkpoint is given) on its test set, all through the golden simulator:
+
+- baseline, measured in the same run: the float64 discrete network
+  (identical spikes to the PyTorch model);
+- the loihi2 integer network, state scales bounded from the weights (the
+  default of `quantise`), and calibrated on 256 training samples;
+- QAT: `s5rf-train --qat loihi2 --resume CKPT` (its default fresh fine-tune),
+  then the integer network of the fine-tuned model.
+
+Printed and written: accuracy (%), its difference to the float baseline in
+percentage points, spikes per sample per layer and their relative
+difference, with the acceptance targets (digits: integer within 0.5 points,
+spikes within 5 %, after QAT within 0.2 points; SHD preset: 1 and 0.5 points).
+
+    python bench/quantisation.py [--quick] [--checkpoint DIGITS.ckpt] [--shd-checkpoint SHD.ckpt] [--qat-epochs N]
+
+Without --checkpoint the digits default model is trained here (about a
+minute). --quick trains it for 3 epochs, fine-tunes 1 QAT epoch (smoke run).
+Writes bench/results/quantisation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+RESULTS = Path(__file__).resolve().parent / "results" / "quantisation.md"
+CALIBRATION_SAMPLES = 256
+TARGETS = {"digits": (0.5, 0.2), "shd": (1.0, 0.5)}
+"""Per model: (integer within … points of float, after QAT within … points)."""
+SPIKE_TOLERANCE = 0.05
+
+
+@dataclass
+class Row:
+    """One network's figures on a test set."""
+
+    label: str
+    accuracy: float
+    spikes: list[float]
+    saturation: int
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(handle.name, path)
+
+
+def measure(label: str, network, inputs, labels) -> Row:
+    import numpy as np
+
+    from s5rf_neuro.hardware.golden import simulate
+
+    result = simulate(network, inputs, progress=True)
+    return Row(label, 100.0 * float(np.mean(result.predictions == labels)), result.spikes_per_sample(), sum(result.saturation))
+
+
+def rows_for(checkpoint_path: Path, qat_path: Path, qat_epochs: int | None, threads: int) -> tuple[list[Row], dict]:
+    """(rows: float, integer, integer calibrated, QAT float, QAT integer; facts about the model)."""
+    from s5rf_neuro.checkpoint import load_checkpoint
+    from s5rf_neuro.commands.train import main as train_main
+    from s5rf_neuro.data.registry import load_split
+    from s5rf_neuro.export.discretise import discretise
+    from s5rf_neuro.export.quantise import quantise
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    checkpoint = load_checkpoint(checkpoint_path)
+    source = checkpoint.dataset["source"]
+    test = load_split(source, "test")
+    calibration = load_split(source, "train").inputs[:CALIBRATION_SAMPLES]
+    metadata = {"dataset": checkpoint.dataset}
+    network = discretise(checkpoint.build_model(), metadata)
+    rows = [measure("float64 discrete network (baseline)", network, test.inputs, test.labels)]
+    rows.append(measure("integer loihi2 (state scale from weights)", quantise(network, LOIHI2)[0], test.inputs, test.labels))
+    rows.append(measure(
+        f"integer loihi2 (calibrated, {len(calibration)} train samples)",
+        quantise(network, LOIHI2, calibration)[0], test.inputs, test.labels,
+    ))
+    command = ["--qat", "loihi2", "--resume", str(checkpoint_path), "-o", str(qat_path), "--no-progress",
+               "--threads", str(threads)]
+    if qat_epochs is not None:
+        command += ["--epochs", str(qat_epochs)]
+    print(f"s5rf-train {' '.join(command)}", file=sys.stderr)
+    if train_main(command) != 0:
+        raise SystemExit("bench/quantisation.py: QAT fine-tuning failed")
+    qat = load_checkpoint(qat_path)
+    qat_network = discretise(qat.build_model(), metadata)
+    rows.append(measure("after QAT: float64 discrete network", qat_network, test.inputs, test.labels))
+    rows.append(measure("after QAT: integer loihi2", quantise(qat_network, LOIHI2)[0], test.inputs, test.labels))
+    config = checkpoint.config
+    facts = {
+        "name": checkpoint.dataset.get("name", "?"),
+        "shape": f"{config.num_layers} × {config.num_neurons} neurons, {config.discretization}",
+        "samples": len(test),
+        "qat_epochs": qat.extra.get("epoch"),
+    }
+    return rows, facts
+
+
+def verdicts(rows: list[Row], within: float, within_qat: float) -> list[str]:
+    """Pass/miss lines for the acceptance targets."""
+    base, integer, qat_int = rows[0], rows[1], rows[4]
+    spike_worst = max(abs(i - f) / f if f else 0.0 for f, i in zip(base.spikes, integer.spikes))
+    checks = [
+        (f"integer within {within} points of float", abs(integer.accuracy - base.accuracy) <= within,
+         f"{integer.accuracy - base.accuracy:+.2f} points"),
+        (f"spikes per sample per layer within {100 * SPIKE_TOLERANCE:.0f} %", spike_worst <= SPIKE_TOLERANCE,
+         f"largest difference {100 * spike_worst:.2f} %"),
+        (f"after QAT, integer within {within_qat} points of float", qat_int.accuracy >= base.accuracy - within_qat,
+         f"{qat_int.accuracy - base.accuracy:+.2f} points"),
+    ]
+    return [f"{'PASS' if ok else 'MISS'}: {text} ({detail})" for text, ok, detail in checks]
+
+
+def table(rows: list[Row]) -> list[str]:
+    base = rows[0]
+    lines = ["| network | accuracy (%) | Δ vs float (points) | spikes/sample per layer | Δ spikes | saturation events |",
+             "|---|---|---|---|---|---|"]
+    for row in rows:
+        spikes = ", ".join(f"{s:.1f}" for s in row.spikes)
+        delta = ", ".join(f"{100 * (i - f) / f:+.2f} %" if f else "n/a" for f, i in zip(base.spikes, row.spikes))
+        lines.append(f"| {row.label} | {row.accuracy:.2f} | {row.accuracy - base.accuracy:+.2f} | {spikes} | {delta} | {row.saturation} |")
+    return lines
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/quantisation.py", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="3-epoch digits model, 1 QAT epoch (smoke run)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="digits default checkpoint (default: train one)")
+    parser.add_argument("--shd-checkpoint", type=Path, default=None, help="spoken-digits SHD-preset checkpoint")
+    parser.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs (default: s5rf-train --qat's)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    args = parser.parse_args(argv)
+    for path in (args.checkpoint, args.shd_checkpoint):
+        if path is not None and not path.is_file():
+            parser.error(f"{path}: no such checkpoint")
+    if args.qat_epochs is not None and args.qat_epochs <= 0:
+        parser.error("argument --qat-epochs: must be positive")
+
+    import torch
+
+    from s5rf_neuro.training import train_digits_default
+
+    torch.set_num_threads(args.threads)
+    qat_epochs = 1 if args.quick and args.qat_epochs is None else args.qat_epochs
+    sections = []
+    with tempfile.TemporaryDirectory() as scratch:
+        digits = args.checkpoint
+        if digits is None:
+            digits = Path(scratch) / "digits.ckpt"
+            print("training the digits default model ...", file=sys.stderr)
+            train_digits_default(digits, epochs=3 if args.quick else None)
+        models = [("digits", digits)] + ([("shd", args.shd_checkpoint)] if args.shd_checkpoint else [])
+        for kind, path in models:
+            rows, facts = rows_for(path, Path(scratch) / f"{kind}-qat.ckpt", qat_epochs, args.threads)
+            within, within_qat = TARGETS[kind]
+            title = f"{facts['name']} ({facts['shape']}; {facts['samples']} test samples; QAT {facts['qat_epochs']} epochs)"
+            lines = table(rows)
+            checks = verdicts(rows, within, within_qat)
+            print(f"\n{title}\n" + "\n".join(lines) + "\n" + "\n".join(checks))
+            sections += [f"### {title}", "", *lines, "", *[f"- {c}" for c in checks], ""]
+    header = [
+        "## Quantisation (`bench/quantisation.py`)",
+        "",
+        "Golden simulator on the full test set; the float64 discrete network (same spikes as the PyTorch model) is "
+        f"the baseline measured in the same run{' (quick run: 3-epoch model, 1 QAT epoch)' if args.quick else ''}.",
+        "",
+    ]
+    write_atomically(RESULTS, "\n".join(header + sections))
+    print(f"wrote {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
