@@ -22,7 +22,7 @@ from s5rf_neuro.config import DISCRETIZATIONS, S5RFConfig
 DATA_DEPENDENT = ("input_dim", "output_dim")
 QAT_EPOCHS = 5
 """Epochs of a fresh quantisation-aware fine-tune (--qat on a float checkpoint)."""
-QAT_LR_FACTOR = 0.25
+QAT_LR_FACTOR = 0.1
 """Learning rates of a fresh QAT fine-tune, relative to the checkpoint's recipe."""
 RECIPE_OPTIONS = {
     "epochs": (int, "training epochs"),
