@@ -20,7 +20,6 @@ lives in the export room: the hardware room never imports the model.
 from __future__ import annotations
 
 import datetime
-import importlib
 import json
 import os
 import tempfile
@@ -203,7 +202,8 @@ def run_everything(
     runs.append(golden)
     agreement = None
     if lava_samples > 0:
-        run_lava = _lava_runner()
+        from s5rf_neuro.hardware.lava_run import run_lava  # Lava loads only when asked for
+
         count = min(lava_samples, len(labels))
         result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
         lava = Run(
@@ -220,25 +220,6 @@ def run_everything(
             "prediction_agreement": float(np.mean(result.predictions == golden.predictions[:count])),
         }
     return runs, agreement
-
-
-def _lava_runner() -> Any:
-    """`hardware.lava_run.run_lava`, importable even after tqdm has fixed the multiprocessing context.
-
-    Lava's message infrastructure calls `multiprocessing.set_start_method("fork")`
-    when first imported, which raises once anything (tqdm's lock, a training run)
-    has already fixed the default context; Lava needs "fork" in any case.
-    """
-    import multiprocessing
-    import sys
-
-    lava_module = "lava.magma.runtime.message_infrastructure.multiprocessing"
-    if lava_module not in sys.modules and multiprocessing.get_start_method(allow_none=True) is not None:
-        multiprocessing.set_start_method(None, force=True)
-    importlib.import_module(lava_module)
-    from s5rf_neuro.hardware.lava_run import run_lava
-
-    return run_lava
 
 
 def sweep_weight_bits(
