@@ -67,19 +67,20 @@ def test_parameter_groups_follow_the_recipe():
     assert training.cosine_factor(50, 100) == pytest.approx(0.5)
 
 
-def test_digits_default_short_run(tmp_path):
-    out = tmp_path / "digits.ckpt"
-    metrics = training.train_digits_default(out, epochs=1)
-    ckpt = load_checkpoint(out)
+def test_digits_default_session_model(digits_checkpoint):
+    """The session's digits model (conftest: `train_digits_default` for a few epochs) is a complete checkpoint."""
+    from conftest import DIGITS_TEST_EPOCHS
+
+    ckpt = load_checkpoint(digits_checkpoint)
     assert ckpt.dataset["source"] == {"kind": "digits", "steps_per_row": 4, "levels": 4}
     assert ckpt.dataset["name"] == "digits" and ckpt.dataset["time_steps"] == 32 and ckpt.dataset["input_dim"] == 32
     assert ckpt.config.num_neurons == training.DIGITS_DEFAULT["config"]["num_neurons"]
-    assert ckpt.metrics["test_accuracy"] == metrics["test_accuracy"] > 0.3  # one epoch, well above 10 % chance
+    assert ckpt.metrics["test_accuracy"] > 0.6  # a few epochs, far above 10 % chance
     assert len(ckpt.metrics["spikes_per_sample"]) == ckpt.config.num_layers
-    assert ckpt.extra["epoch"] == 1 and "optimizer" in ckpt.extra and ckpt.extra["recipe"]["epochs"] == 1
-    lines = training.metrics_path(out).read_text().splitlines()
-    assert [json.loads(line)["epoch"] for line in lines] == [1]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["digits.ckpt", "digits.metrics.jsonl"]
+    assert all(s > 0 for s in ckpt.metrics["spikes_per_sample"])
+    assert ckpt.extra["epoch"] == DIGITS_TEST_EPOCHS and "optimizer" in ckpt.extra
+    lines = training.metrics_path(digits_checkpoint).read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == list(range(1, DIGITS_TEST_EPOCHS + 1))
 
 
 def test_deterministic_on_cpu_and_seed_matters(tmp_path, shd_dir):
@@ -111,12 +112,16 @@ def test_resume_equals_uninterrupted(tmp_path, shd_dir):
                  param_transform=StopAfter(steps_per_epoch + 1 + 3))  # epoch 1 + its evaluation + 3 steps
     interrupted = load_checkpoint(first)  # the last complete checkpoint is intact
     assert interrupted.extra["epoch"] == 1 and not list(tmp_path.glob("*.tmp"))
-    assert len(training.metrics_path(first).read_text().splitlines()) == 1
+    log = training.metrics_path(first)
+    assert len(log.read_text().splitlines()) == 1
+    with log.open("a") as fh:  # lines the checkpoint does not hold: a later epoch, a line cut short
+        fh.write('{"epoch": 2, "stale": true}\n{"epoch": 3, "test_acc')
     assert train_main(["--resume", str(first), "--no-progress"]) == 0
     resumed = load_checkpoint(first)
     assert resumed.extra["epoch"] == 2
     assert_same_weights(resumed.state_dict, load_checkpoint(tmp_path / "full.ckpt").state_dict)
-    assert [json.loads(x)["epoch"] for x in training.metrics_path(first).read_text().splitlines()] == [1, 2]
+    lines = [json.loads(x) for x in log.read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2] and "stale" not in lines[1]
 
 
 def test_param_transform_hook_is_used_for_training_and_evaluation(tmp_path, shd_dir):
