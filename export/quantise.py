@@ -81,7 +81,7 @@ class QuantReport:
     weight_clip_fraction, weight_error_max (state units of the float network),
     decay_error_max (|λ̄_int − λ̄|), decay_zero (neurons whose decay rounded to 0),
     decay_guarded (neurons moved to keep |λ̄_int| < 1), decay_magnitude_max (max |λ̄_int|),
-    threshold_min/max (θ = 1/|b̄|, state units of the float network),
+    threshold_state_units ([min, max]) and threshold_min/max: θ = 1/|b̄| in state units of the float network,
     threshold_lsb_min/max (vth), threshold_error_max (relative rounding error).
     The readout has the same keys where they apply (weight_exp, weight_mantissa_max).
     """
@@ -335,6 +335,7 @@ def _quantise_layer(
         "decay_zero": zero,
         "decay_guarded": guarded,
         "decay_magnitude_max": float(np.abs(decay_int).max(initial=0.0)),
+        "threshold_state_units": [float(original.threshold.min()), float(original.threshold.max())],
         "threshold_min": float(original.threshold.min()),
         "threshold_max": float(original.threshold.max()),
         "threshold_lsb_min": int(threshold.min()),
