@@ -43,7 +43,7 @@ def _config_fields() -> list[dataclasses.Field]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from s5rf_neuro.training import PRESETS
+    from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, Recipe
 
     parser = argparse.ArgumentParser(prog="s5rf-train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -58,7 +58,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_options(parser)
 
-    model = parser.add_argument_group("model (S5RFConfig fields)")
+    digits = ", ".join(f"{k}={v}" for k, v in DIGITS_DEFAULT["config"].items())
+    model = parser.add_argument_group(
+        "model (S5RFConfig fields)",
+        f"Not given: the --preset's value, else the digits default's ({digits}) on digits, else the default shown.")
     for f in _config_fields():
         flag = "--" + f.name.replace("_", "-")
         if f.type in (bool, "bool"):
@@ -71,7 +74,11 @@ def build_parser() -> argparse.ArgumentParser:
             kind = int if isinstance(f.default, int) else float
             model.add_argument(flag, type=kind, default=None, help=f"default {f.default}")
 
-    recipe = parser.add_argument_group("training recipe")
+    digits = ", ".join(f"{k}={v}" for k, v in DIGITS_DEFAULT["recipe"].items())
+    plain = ", ".join(f"{k}={v}" for k, v in Recipe().to_dict().items())
+    recipe = parser.add_argument_group(
+        "training recipe",
+        f"Not given: the --preset's value, else the digits default's ({digits}) on digits, else ({plain}).")
     for name, (kind, text) in RECIPE_OPTIONS.items():
         recipe.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
     parser.add_argument("--qat", metavar="TARGET", default=None,

@@ -233,7 +233,7 @@ def evaluate(model: S5RFClassifier, data: SpikeData, batch_size: int = 256, devi
         log_probs, layer_spikes = forward(_to_tensor(data.inputs[idx], ctx.device))
         labels = torch.from_numpy(data.labels[idx]).to(ctx.device)
         correct += (log_probs.argmax(dim=1) == labels).sum()
-        counts = torch.stack([s.sum(dim=(0, 1, 2)) for s in layer_spikes]).to(torch.float64)
+        counts = torch.stack([s.sum(dtype=torch.float64) for s in layer_spikes])
         spikes = counts if spikes is None else spikes + counts
     if spikes is None:
         spikes = torch.zeros(len(model.layers), dtype=torch.float64, device=ctx.device)
