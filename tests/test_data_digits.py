@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits
@@ -51,3 +54,10 @@ def test_source_and_dataset_info():
     assert info["source"] == source and "thermometer" in info["encoding"]
     with pytest.raises(DataError, match="no split 'valid'"):
         load_split(source, "valid")
+
+
+def test_data_package_loads_without_torch():
+    """Export/hardware commands load test sets through s5rf_neuro.data: it must not pull in torch."""
+    code = ("import sys; import s5rf_neuro.data, s5rf_neuro.data.augment, s5rf_neuro.data.spoken_digits; "
+            "s5rf_neuro.data.load_split({'kind': 'digits'}, 'test'); assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
