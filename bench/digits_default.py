@@ -71,13 +71,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         train_digits_default(out, epochs=epochs, progress=True)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         ckpt = load_checkpoint(out)
+    load_after = os.getloadavg()[0]
     accuracy = float(ckpt.metrics["test_accuracy"])
     spikes = ckpt.metrics["spikes_per_sample"]
     base_accuracy, base_seconds = logistic_baseline()
     met = accuracy >= TARGET_ACCURACY and wall <= TARGET_SECONDS
     cfg = DIGITS_DEFAULT["config"]
     what = (f"{cfg['num_layers']} x {cfg['num_neurons']} neurons, {epochs} epochs, "
-            f"{torch.get_num_threads()} torch thread(s), load average {load_before:.1f}")
+            f"{torch.get_num_threads()} torch thread(s), 1-min load average {load_before:.1f} before, "
+            f"{load_after:.1f} after")
     print(f"digits default ({what}): test accuracy {accuracy:.4f} (target >= {TARGET_ACCURACY}), "
           f"{wall:.1f} s wall / {cpu:.1f} s CPU (target <= {TARGET_SECONDS:.0f} s wall) -> "
           f"{'meets' if met else 'MISSES'} the targets{' (quick run: not asserted)' if args.quick else ''}")
