@@ -286,6 +286,7 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
         elapsed = float(resume_state.get("train_time_s", 0.0))
     log = metrics_path(out_path)
     if ctx.is_main:
+        out_path.parent.mkdir(parents=True, exist_ok=True)
         _truncate_log(log, start_epoch)
     augment, num_classes = recipe.augment, train_data.num_classes
     metrics: dict[str, Any] = dict(resume_state.get("metrics", {})) if resume_state else {}

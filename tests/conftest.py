@@ -9,7 +9,7 @@ import torch
 
 torch.set_num_threads(2)
 
-DIGITS_TEST_EPOCHS = 6
+DIGITS_TEST_EPOCHS = 10
 """Epochs of the session's digits model: a real trained model, short enough for the suite."""
 
 

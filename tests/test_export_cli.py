@@ -71,7 +71,8 @@ def test_loihi2_export_writes_valid_nir_and_report(loihi_export):
     accuracy = report["accuracy"]
     assert accuracy["available"] and accuracy["dataset"] == "digits"
     assert abs(accuracy["float"] - accuracy["checkpoint"]) < 0.02
-    assert abs(accuracy["integer"] - accuracy["float"]) < 0.1 and accuracy["float_integer_agreement"] > 0.8
+    assert accuracy["float"] > 0.8, "the session's trained digits model should classify"
+    assert abs(accuracy["integer"] - accuracy["float"]) < 0.02 and accuracy["float_integer_agreement"] > 0.95
     for text in ("layer 0", "readout", "synapses", "headroom", "integer (golden)", "wrote"):
         assert text in stdout, text
 

@@ -104,7 +104,8 @@ def test_report_of_a_checkpoint_with_lava(digits_checkpoint: Path, tmp_path: Pat
     runs = {run["label"]: run for run in data["runs"]}
     float_accuracy = runs["float discrete (golden, float64)"]["accuracy"]
     assert abs(runs["float model (PyTorch, float32)"]["accuracy"] - float_accuracy) <= 0.05
-    assert abs(runs["integer (golden, loihi2)"]["accuracy"] - float_accuracy) <= 0.1
+    assert float_accuracy > 0.8, "the session's trained digits model should classify"
+    assert abs(runs["integer (golden, loihi2)"]["accuracy"] - float_accuracy) <= 0.05  # one sample of 24
     assert data["lava_agreement"] == {"samples": 3, "spikes_equal": True, "prediction_agreement": 1.0}
 
 
