@@ -137,7 +137,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/quantisation.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3-epoch digits model, 1 QAT epoch (smoke run)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="digits default checkpoint (default: train one)")
-    parser.add_argument("--shd-checkpoint", type=Path, default=None, help="spoken-digits SHD-preset checkpoint")
+    parser.add_argument("--shd-checkpoint", type=Path, default=os.environ.get("S5RF_BENCH_SHD_CHECKPOINT"),
+                        help="spoken-digits SHD-preset checkpoint (default: $S5RF_BENCH_SHD_CHECKPOINT, else none)")
     parser.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs (default: s5rf-train --qat's)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
