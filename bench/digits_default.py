@@ -27,6 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.data import load_split
 from s5rf_neuro.training import DIGITS_DEFAULT, train_digits_default
@@ -45,13 +46,6 @@ def logistic_baseline() -> tuple[float, float]:
     clf = LogisticRegression(max_iter=2000).fit(train.inputs.reshape(len(train), -1), train.labels)
     accuracy = float(np.mean(clf.predict(test.inputs.reshape(len(test), -1)) == test.labels))
     return accuracy, time.perf_counter() - began
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -97,7 +91,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nTargets: ≥ {100 * TARGET_ACCURACY:.0f} % in ≤ {TARGET_SECONDS:.0f} s on 2 CPU cores: "
         f"{'met' if met else 'not met'} (time / target = {wall / TARGET_SECONDS:.2f}).\n"
     )
-    write_atomically(RESULTS, fragment)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, fragment)
     print(f"wrote {RESULTS}")
     return 0 if met or args.quick else 1
 

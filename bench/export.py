@@ -30,6 +30,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+from s5rf_neuro.atomic import write_text_atomic
+
 BUDGET_S = 10.0
 RESULTS = Path(__file__).resolve().parent / "results" / "export.md"
 
@@ -71,13 +73,6 @@ def export_command() -> list[str]:
     """The installed `s5rf-export` console script, next to this interpreter."""
     script = Path(sys.executable).with_name("s5rf-export")
     return [str(script)] if script.exists() else [sys.executable, "-m", "s5rf_neuro.commands.export"]
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"export = {export_s / baseline_s:.2f} × baseline |\n\n"
         f"model.nir: {nir_bytes / 1e6:.1f} MB.\n"
     )
-    write_atomically(RESULTS, fragment)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, fragment)
     print(f"wrote {RESULTS}")
     return 0 if within or args.quick else 1
 

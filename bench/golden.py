@@ -29,14 +29,9 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+from s5rf_neuro.atomic import write_text_atomic
+
 RESULTS = Path(__file__).resolve().parent / "results" / "golden.md"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 def median_rates(run: Callable[[], object], samples: int, repeats: int) -> tuple[float, float]:
@@ -128,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{name:36s} {wall:8.0f} samples/s wall {cpu:8.0f} samples/s CPU   "
               f"{wall / base_wall:5.2f} / {cpu / base_cpu:5.2f} × PyTorch")
         lines.append(f"| {name} | {wall:.0f} | {cpu:.0f} | {wall / base_wall:.2f} × / {cpu / base_cpu:.2f} × |")
-    write_atomically(RESULTS, "\n".join(lines) + "\n")
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, "\n".join(lines) + "\n")
     print(f"wrote {RESULTS}")
     return 0
 

@@ -27,10 +27,11 @@ import argparse
 import dataclasses
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Sequence
+
+from s5rf_neuro.atomic import write_text_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the `lava` package.
@@ -99,13 +100,6 @@ def measure(name: str, network, inputs) -> dict:
     }
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/lava.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="digits model only, 20 samples (smoke run)")
@@ -151,7 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|---|---|\n"
         f"{table}\n"
     )
-    write_atomically(RESULTS, fragment)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, fragment)
     print(f"wrote {RESULTS}")
     return 0 if all(r["bit_exact"] for r in rows) else 1
 

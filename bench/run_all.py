@@ -18,11 +18,12 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
 from typing import Sequence
+
+from s5rf_neuro.atomic import write_text_atomic
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_DIR = BENCH_DIR / "results"
@@ -111,14 +112,6 @@ def assemble(header: str, started: float, failures: list[tuple[str, int]]) -> st
     return "\n".join(parts)
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Write `text` to `path` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_all.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all of bench/*.py)")
@@ -136,7 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{index}/{len(scripts)}] bench/{script.name}: {status} in {seconds:.1f} s", flush=True)
         if code != 0:
             failures.append((script.stem, code))
-    write_atomically(args.output, assemble(machine_description(args.quick), started, failures))
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(args.output, assemble(machine_description(args.quick), started, failures))
     print(f"wrote {args.output} ({len(scripts) - len(failures)} of {len(scripts)} benchmarks ok)")
     return 1 if failures else 0
 

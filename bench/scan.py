@@ -26,16 +26,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
+from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.scan import linear_scan, sequential_scan
 
 TARGET_RATIO = 10.0
@@ -61,13 +60,6 @@ def forward_backward_seconds(scan: Scan, a: torch.Tensor, b: torch.Tensor, weigh
     wall, cpu = time.perf_counter(), time.process_time()
     (scan(a_leaf, b_leaf).real * weight).sum().backward()
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,7 +120,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wall {wall['plain loop (baseline)'] / wall[scan_name]:.1f}×) and {unbind_ratio:.1f}× faster than the "
         f"unbind loop. Max |scan − loop| = {error:.1e}.\n"
     )
-    write_atomically(RESULTS, fragment)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, fragment)
     print(f"wrote {RESULTS}")
     return 0 if met or args.quick else 1
 

@@ -22,10 +22,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -35,6 +33,7 @@ import torch
 from s5rf_neuro import layer as layer_module
 from s5rf_neuro import model as model_module
 from s5rf_neuro import training
+from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.model import S5RFClassifier
 from s5rf_neuro.scan import sequential_scan
@@ -100,13 +99,6 @@ def measure(preset: str, batch: int, steps: int, device: torch.device, repeats: 
     return {"parallel scan": fast, "sequential scan (baseline)": slow}
 
 
-def write_atomically(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False, suffix=".tmp", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(handle.name, path)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/train_step.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="batch 4, T = 50, one repeat (smoke run)")
@@ -147,7 +139,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ("" if torch.cuda.is_available() else "\nNo CUDA device on this machine: the SSC preset (batch 128) "
            "was not measured.\n")
     )
-    write_atomically(RESULTS, fragment)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(RESULTS, fragment)
     print(f"wrote {RESULTS}")
     return 0
 

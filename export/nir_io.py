@@ -27,7 +27,6 @@ metadata.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +34,7 @@ import h5py
 import nir
 import numpy as np
 
+from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.errors import FormatError
 from s5rf_neuro.export.nir_graph import (
     MAPPABLE_TYPES,
@@ -55,14 +55,8 @@ def write_nir(network: Network, path: str | os.PathLike[str], dt: float = 1.0) -
     """
     target = Path(path)
     graph = network_to_graph(network, dt=dt)
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    os.close(descriptor)
-    try:
+    with atomic_path(target) as temporary:
         nir.write(temporary, graph)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return target
 
 

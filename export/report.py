@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.export import report_plots
 from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
@@ -99,18 +100,6 @@ def prepare_output_dir(path: Path) -> Path:
     except OSError as err:
         raise ReportError(f"report directory {path}: cannot be written ({err.strerror or err})") from None
     return path
-
-
-def _write_text(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically (temporary file in the same folder, then rename)."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
 
 
 def _data_source_from_metadata(info: dict[str, Any]) -> dict[str, Any] | None:
@@ -513,8 +502,8 @@ def write_report(
     figures = draw_figures(subject, runs, sweep, out_dir / "figures")
     blocks = compose(subject, dataset, runs, agreement, energy, mapping, sweep, figures, out_dir)
     title = f"S5-RF report: {subject.name}"
-    _write_text(out_dir / "report.html", render_html(blocks, title))
-    _write_text(
+    write_text_atomic(out_dir / "report.html", render_html(blocks, title))
+    write_text_atomic(
         out_dir / "report.json",
         json.dumps(
             {
@@ -535,5 +524,5 @@ def write_report(
         ),
     )
     report = out_dir / "report.md"
-    _write_text(report, render_markdown(blocks))
+    write_text_atomic(report, render_markdown(blocks))
     return report

@@ -7,27 +7,21 @@ one PNG atomically (temporary file, then rename) and returns its path.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
+from s5rf_neuro.atomic import atomic_path
+
 DPI = 110
 
 
 def _save(figure: Figure, path: Path) -> Path:
     """Write `figure` to `path` as PNG through a temporary file in the same folder."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".png.tmp")
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format="png", dpi=DPI)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, format="png", dpi=DPI)  # the temporary name ends in .tmp: name the format
     return path
 
 

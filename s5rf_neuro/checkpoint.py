@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import os
 import pickle
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.errors import CheckpointError, ConfigError
 from s5rf_neuro.model import S5RFClassifier
@@ -99,17 +99,10 @@ def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset
         "metrics": _storable(dict(metrics), "metrics"),
         "extra": _storable(dict(extra or {}), "extra"),
     }
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            torch.save(payload, stream)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
+    with atomic_path(path) as temporary, open(temporary, "wb") as stream:
+        torch.save(payload, stream)
+        stream.flush()
+        os.fsync(stream.fileno())
     return path
 
 

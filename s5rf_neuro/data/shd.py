@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.data.base import SpikeData, check_labels
 from s5rf_neuro.errors import DataError
 
@@ -223,8 +224,7 @@ def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.n
     num_speakers = int(speakers.max()) + 1 if n else 0
     names = speaker_names or [f"speaker {i}" for i in range(num_speakers)]
     genders = speaker_genders or ["unknown"] * num_speakers
-    tmp = path.with_name(path.name + ".tmp")
-    with h5py.File(tmp, "w") as f:
+    with atomic_path(path) as temporary, h5py.File(temporary, "w") as f:
         t_ds = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(np.float32))
         u_ds = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(np.uint16))
         for i in range(n):
@@ -237,4 +237,3 @@ def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.n
         f.create_dataset("extra/meta_info/gender", data=np.array([g.encode() for g in genders]))
         f.create_dataset("extra/meta_info/age", data=np.zeros(num_speakers, dtype=np.uint16))
         f.create_dataset("extra/meta_info/body_height", data=np.zeros(num_speakers, dtype=np.uint16))
-    tmp.replace(path)
