@@ -17,7 +17,7 @@ test:
 	$(PY) -m pytest -q
 
 bench:
-	$(PY) bench/run_all.py
+	$(PY) bench/run_all.py --readme README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info

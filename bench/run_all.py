@@ -112,11 +112,32 @@ def assemble(header: str, started: float, failures: list[tuple[str, int]]) -> st
     return "\n".join(parts)
 
 
+README_START, README_END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def readme_with_results(readme: str, results: str) -> str:
+    """`readme` with the block between the bench markers replaced by `results`.
+
+    The results' top heading is dropped and its sections are nested one level
+    deeper, under the README's own "Benchmarks" heading. A README without the
+    markers comes back unchanged.
+    """
+    if README_START not in readme or README_END not in readme:
+        return readme
+    lines = results.split("\n", 1)[1].strip().splitlines()
+    body = "\n".join("#" + line if line.startswith("#") else line for line in lines)
+    head, rest = readme.split(README_START, 1)
+    tail = rest.split(README_END, 1)[1]
+    return f"{head}{README_START}\n{body}\n{README_END}{tail}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="run_all.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("names", nargs="*", help="benchmarks to run (default: all of bench/*.py)")
     parser.add_argument("--quick", action="store_true", help="pass --quick to each benchmark (smoke run)")
     parser.add_argument("-o", "--output", type=Path, default=BENCH_DIR / "results.md", help="results file")
+    parser.add_argument("--readme", type=Path, default=None,
+                        help="also put the results into this README's bench block (make bench: README.md)")
     args = parser.parse_args(argv)
     scripts = discover(args.names)
     RESULTS_DIR.mkdir(exist_ok=True)
@@ -130,8 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code != 0:
             failures.append((script.stem, code))
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(args.output, assemble(machine_description(args.quick), started, failures))
+    results = assemble(machine_description(args.quick), started, failures)
+    write_text_atomic(args.output, results)
     print(f"wrote {args.output} ({len(scripts) - len(failures)} of {len(scripts)} benchmarks ok)")
+    if args.readme is not None:
+        write_text_atomic(args.readme, readme_with_results(args.readme.read_text(encoding="utf-8"), results))
+        print(f"updated the benchmark block of {args.readme}")
     return 1 if failures else 0
 
 

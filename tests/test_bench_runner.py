@@ -66,3 +66,23 @@ def test_named_benchmarks_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "## alpha" in text and "## beta" not in text and "| mode | full |" in text
     with pytest.raises(SystemExit, match="unknown benchmark"):
         runner.main(["gamma", "-o", str(output)])
+
+
+def test_readme_block_gets_the_latest_results(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = tmp_path / "bench"
+    bench.mkdir()
+    (bench / "alpha.py").write_text(GOOD.format(name="alpha"))
+    readme = tmp_path / "README.md"
+    readme.write_text("# Tool\n\n## Benchmarks\n\nintro\n\n<!-- bench:start -->\nold figures\n<!-- bench:end -->\n\nafter\n")
+    runner = load_runner(bench, monkeypatch)
+    assert runner.main(["--quick", "-o", str(tmp_path / "results.md"), "--readme", str(readme)]) == 0
+    text = readme.read_text()
+    assert "old figures" not in text and "### alpha" in text and "| mode | quick |" in text
+    assert text.startswith("# Tool\n\n## Benchmarks\n\nintro\n\n<!-- bench:start -->\n")
+    assert text.endswith("<!-- bench:end -->\n\nafter\n")
+    assert "# Benchmark results" not in text
+
+
+def test_readme_without_markers_is_left_alone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    runner = load_runner(tmp_path, monkeypatch)
+    assert runner.readme_with_results("# Tool\n", "# Benchmark results\n\n## alpha\n") == "# Tool\n"
