@@ -46,6 +46,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.checkpoint import Checkpoint, save_checkpoint
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.data import SpikeData, dataset_info, load_split, resolve_source
@@ -255,7 +256,7 @@ def _truncate_log(log: Path, epochs_done: int) -> None:
                 continue  # a line cut short by an interruption
             if epoch <= epochs_done:
                 kept.append(line + "\n")
-    log.write_text("".join(kept))
+    write_text_atomic(log, "".join(kept))
 
 
 def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, recipe: Recipe,
