@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Sequence
 
-from s5rf_neuro.commands._common import cli_entry
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
+from s5rf_neuro.commands._common import cli_entry, positive_int
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,11 +15,11 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Synthesise spoken digits (20 classes) with espeak-ng and encode them into "
                                     "700-channel spikes; writes spoken_digits_train.h5 and spoken_digits_test.h5.")
     sd.add_argument("-o", "--output", required=True, help="output directory")
-    sd.add_argument("--per-class", type=_positive, default=150, help="training utterances per class (default 150)")
-    sd.add_argument("--test-per-class", type=_positive, default=None,
+    sd.add_argument("--per-class", type=positive_int, default=150, help="training utterances per class (default 150)")
+    sd.add_argument("--test-per-class", type=positive_int, default=None,
                     help="test utterances per class (default: a quarter of --per-class)")
     sd.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    sd.add_argument("--workers", type=_positive, default=1, help="worker processes (default 1)")
+    sd.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     return parser
 
 

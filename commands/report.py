@@ -6,24 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._common import cli_entry, non_negative_int, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_from_args
 from s5rf_neuro.hardware.energy import available_profiles
 from s5rf_neuro.hardware.target import TARGETS, get_target
-
-
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
-def _non_negative(text: str) -> int:
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,8 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an export (.nir)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="report directory (created if needed)")
-    parser.add_argument("--samples", type=_positive, default=None, help="test samples to use (default: all)")
-    parser.add_argument("--lava", type=_non_negative, default=0, metavar="N",
+    parser.add_argument("--samples", type=positive_int, default=None, help="test samples to use (default: all)")
+    parser.add_argument("--lava", type=non_negative_int, default=0, metavar="N",
                         help="also run the first N samples through Lava on the CPU (default: 0, none)")
     quantised = sorted(name for name, spec in TARGETS.items() if spec.quantized)
     parser.add_argument("--target", default="loihi2", choices=quantised, help="fixed-point target (default: loihi2)")

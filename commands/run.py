@@ -14,25 +14,18 @@ import sys
 import time
 from typing import Any, Sequence
 
-from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._common import cli_entry, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_from_args
 
 BACKENDS = ("golden", "lava", "loihi2-hw")
 _BINNING_OPTIONS = ("binning", "bins", "bin_ms", "time_steps", "channels")
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s5rf-run", description=__doc__)
     parser.add_argument("model", help="network exported by s5rf-export (.nir)")
     parser.add_argument("--backend", choices=BACKENDS, default="golden", help="where to run it (default golden)")
-    parser.add_argument("--samples", type=_positive, default=None, help="run the first N samples (default all)")
+    parser.add_argument("--samples", type=positive_int, default=None, help="run the first N samples (default all)")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split (default test)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
     add_data_options(parser)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.golden import simulate
 from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout, IntLayer, IntNetwork, IntReadout
-from s5rf_neuro.hardware.target import LOIHI2, TargetSpec
+from s5rf_neuro.hardware.target import LOIHI2
 
 
 def _reference_int(network: IntNetwork, sample: list[list[int]]) -> tuple[list[list[list[bool]]], list[int], list[int]]:
