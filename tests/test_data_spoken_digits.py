@@ -17,7 +17,6 @@ from s5rf_neuro.data import spoken_digits as sd
 from s5rf_neuro.data.cochlea import Cochlea, erb_space
 from s5rf_neuro.errors import DataError
 
-needs_espeak = pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng not installed")
 
 
 def tone(freq: float, seconds: float = 0.3, rate: int = 16000) -> np.ndarray:
@@ -53,7 +52,6 @@ def test_parse_wav_rejects_other_streams():
         sd.parse_wav(b"hello world" * 10, "test")
 
 
-@needs_espeak
 def test_tiny_set_in_shd_layout_with_disjoint_voices(tmp_path):
     paths = sd.build(tmp_path, per_class=1, test_per_class=1, seed=3, progress=False)
     assert set(paths) == {"train", "test"}
