@@ -32,12 +32,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _recorded_source(network: Any) -> dict | None:
-    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
-    source = dataset.get("source") if isinstance(dataset, dict) else None
-    return dict(source) if isinstance(source, dict) else None
-
-
 def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: Any) -> dict:
     """The data source: --data options, else the one recorded in the .nir (with --data-dir as its root)."""
     if args.data is not None:
@@ -48,7 +42,9 @@ def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: 
     from s5rf_neuro.data.registry import KINDS
     from s5rf_neuro.errors import DataError
 
-    source = _recorded_source(network)
+    from s5rf_neuro.export.pipeline import recorded_source
+
+    source = recorded_source(network.metadata.get("dataset"))
     if source is None:
         raise DataError(f"{args.model}: the network records no data set; give --data ({', '.join(KINDS)})")
     if args.data_dir is not None:

@@ -31,13 +31,15 @@ SOFTWARE = ("s5rf-neuro", "torch", "nir", "lava-nc", "numpy")
 class Conversion:
     """A checkpoint turned into the network to export.
 
-    float_network: the discrete float network; network: what is exported
-    (the integer network for a fixed-point target, else float_network);
-    report: the quantisation report (None for the float target).
+    model: the checkpoint's PyTorch model (eval mode); float_network: the
+    discrete float network; network: what is exported (the integer network
+    for a fixed-point target, else float_network); report: the quantisation
+    report (None for the float target).
     """
 
     checkpoint: Checkpoint
     path: Path
+    model: Any
     target: TargetSpec
     float_network: FloatNetwork
     network: Network
@@ -60,21 +62,28 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
     }
     float_network = discretise(model, metadata)
     if not target.quantized:
-        return Conversion(checkpoint, checkpoint_path, target, float_network, float_network, None, 0)
+        return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0)
     calibration = None
     if calibrate > 0:
         calibration = load_split_of(checkpoint, "train").inputs[:calibrate]
     network, report = quantise(float_network, target, calibration)
     used = 0 if calibration is None else len(calibration)
-    return Conversion(checkpoint, checkpoint_path, target, float_network, network, report, used)
+    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used)
+
+
+def recorded_source(dataset: Any) -> dict[str, Any] | None:
+    """A copy of the `load_split` source in a recorded data set description (a checkpoint's
+    `dataset`, or `network.metadata["dataset"]`), or None when there is none."""
+    source = dataset.get("source") if isinstance(dataset, dict) else None
+    return dict(source) if isinstance(source, dict) else None
 
 
 def load_split_of(checkpoint: Checkpoint, split: str):
     """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
     from s5rf_neuro.data.registry import load_split
 
-    source = checkpoint.dataset.get("source") if isinstance(checkpoint.dataset, dict) else None
-    if not isinstance(source, dict):
+    source = recorded_source(checkpoint.dataset)
+    if source is None:
         raise DataError("the checkpoint records no data source")
     return load_split(source, split)
 

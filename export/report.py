@@ -24,7 +24,6 @@ import json
 import os
 import tempfile
 from dataclasses import dataclass
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
@@ -102,15 +101,9 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
-def _data_source_from_metadata(info: dict[str, Any]) -> dict[str, Any] | None:
-    dataset = info.get("dataset")
-    if isinstance(dataset, dict) and isinstance(dataset.get("source"), dict):
-        return dataset["source"]
-    return None
-
-
 def load_subject(path: Path, target: TargetSpec) -> Subject:
     """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
+    from s5rf_neuro.export.pipeline import convert, recorded_source
     from s5rf_neuro.export.quantise import quantise
 
     if not path.is_file():
@@ -119,18 +112,14 @@ def load_subject(path: Path, target: TargetSpec) -> Subject:
         from s5rf_neuro.export.nir_io import read_nir
 
         network = read_nir(path)
+        source = recorded_source(network.metadata.get("dataset"))
         if isinstance(network, IntNetwork):
-            return Subject(path.name, None, None, network, None, _data_source_from_metadata(network.metadata))
+            return Subject(path.name, None, None, network, None, source)
         int_network, quant_report = quantise(network, target)
-        return Subject(path.name, None, network, int_network, quant_report, _data_source_from_metadata(network.metadata))
-    from s5rf_neuro.checkpoint import load_checkpoint
-    from s5rf_neuro.export.discretise import discretise
-
-    checkpoint = load_checkpoint(path)
-    model = checkpoint.build_model()
-    float_network = discretise(model, {"dataset": checkpoint.dataset, "checkpoint": path.name})
-    int_network, quant_report = quantise(float_network, target)
-    return Subject(path.name, model, float_network, int_network, quant_report, checkpoint.dataset.get("source"))
+        return Subject(path.name, None, network, int_network, quant_report, source)
+    conversion = convert(path, target)
+    return Subject(path.name, conversion.model, conversion.float_network, conversion.network, conversion.report,
+                   recorded_source(conversion.checkpoint.dataset))
 
 
 def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -275,13 +264,10 @@ def _energy(pj: float) -> str:
 
 
 def _versions() -> str:
-    versions = []
-    for name in ("s5rf-neuro", "torch", "lava-nc", "nir"):
-        try:
-            versions.append(f"{name} {package_metadata.version(name)}")
-        except package_metadata.PackageNotFoundError:
-            continue
-    return ", ".join(versions)
+    from s5rf_neuro.export.pipeline import software_versions
+
+    return ", ".join(f"{name} {version}" for name, version in software_versions().items()
+                     if version is not None and name != "python")
 
 
 def map_cores(network: IntNetwork) -> tuple[Any | None, str]:
