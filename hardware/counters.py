@@ -45,7 +45,7 @@ from typing import Sequence
 import numpy as np
 
 from s5rf_neuro.errors import S5RFError
-from s5rf_neuro.hardware.network import FloatLayer, IntLayer, Network
+from s5rf_neuro.hardware.network import Network
 
 
 @dataclass(frozen=True)
@@ -130,18 +130,11 @@ class OperationCounts:
         }
 
 
-def is_complex(layer: FloatLayer | IntLayer) -> bool:
-    """True when the layer has a non-zero imaginary weight (each synapse is then two operations)."""
-    if isinstance(layer, IntLayer):
-        return bool(np.any(layer.weight_im))
-    return bool(np.any(np.imag(layer.weight)))
-
-
 def dense_macs(network: Network, time_steps: int) -> list[int]:
     """Real MACs per sample of every layer and then the readout, run densely for `time_steps` steps."""
     macs = []
     for layer in network.layers:
-        per_weight = 2 if is_complex(layer) else 1
+        per_weight = 2 if layer.uses_imag_weights else 1
         per_step = layer.num_neurons * layer.num_inputs * per_weight + 4 * layer.num_neurons
         macs.append(per_step * time_steps)
     outputs, neurons = network.readout.weight.shape
@@ -178,7 +171,7 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
             raise S5RFError(f"spikes of layer {index} have shape {layer_spikes.shape}, expected {expected}")
         events = _events(layer_input)
         skip_ops = events if layer.skip else np.zeros(samples, dtype=np.int64)
-        fan_out = layer.num_neurons * (2 if is_complex(layer) else 1)
+        fan_out = layer.num_neurons * (2 if layer.uses_imag_weights else 1)
         rows.append(
             LayerCounts(
                 name=f"layer {index}",

@@ -38,7 +38,6 @@ from lava.utils.weightutils import SignMode
 
 from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.hardware.lava_processes import S5RFNeuron, S5RFReadout, SpikeSource
-from s5rf_neuro.hardware.mapping import imag_weights_used
 from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout, Network
 
 LAVA_WEIGHT_BITS = 8
@@ -151,7 +150,7 @@ class _Factory:
         neuron = S5RFNeuron(decay_re=decays[0], decay_im=decays[1], threshold=layer.threshold,
                             offset=layer_latency(index), name=name, **self.common)
         wired = [(self.dense(*weights[0], graded, peak, f"{name}_re"), neuron.a_in_re)]
-        if imag_weights_used(layer):
+        if layer.uses_imag_weights:
             wired.append((self.dense(*weights[1], graded, peak, f"{name}_im"), neuron.a_in_im))
         if layer.skip:
             identity = np.eye(layer.num_neurons, layer.num_inputs, dtype=np.int64)

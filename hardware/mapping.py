@@ -24,17 +24,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import numpy as np
-
 from s5rf_neuro.errors import TargetError
-from s5rf_neuro.hardware.network import FloatLayer, IntLayer, IntNetwork
-
-
-def imag_weights_used(layer: IntLayer | FloatLayer) -> bool:
-    """Whether the layer needs its imaginary `Dense` (some imaginary weight is non-zero)."""
-    if isinstance(layer, IntLayer):
-        return bool(np.any(layer.weight_im))
-    return bool(np.any(layer.weight.imag))
+from s5rf_neuro.hardware.network import IntLayer, IntNetwork
 
 
 @dataclass(frozen=True)
@@ -186,7 +177,7 @@ def map_network(network: IntNetwork) -> MappingReport:
         name = f"layer{index}"
         payload = payload + 1 if layer.skip else 1
         _check_formats(name, layer, network, payload)
-        fan_in = layer.num_inputs * (2 if imag_weights_used(layer) else 1) + (1 if layer.skip else 0)
+        fan_in = layer.num_inputs * (2 if layer.uses_imag_weights else 1) + (1 if layer.skip else 0)
         placed, used = _place(name, layer.num_neurons, fan_in, network, len(cores))
         layers.append(placed)
         cores.extend(used)

@@ -53,6 +53,11 @@ class FloatLayer:
         """P, the number of neurons."""
         return int(self.weight.shape[0])
 
+    @property
+    def uses_imag_weights(self) -> bool:
+        """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
+        return bool(np.any(self.weight.imag))
+
 
 @dataclass(frozen=True, eq=False)
 class FloatReadout:
@@ -119,6 +124,11 @@ class IntLayer:
     def num_neurons(self) -> int:
         """P, the number of neurons."""
         return int(self.weight_re.shape[0])
+
+    @property
+    def uses_imag_weights(self) -> bool:
+        """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
+        return bool(np.any(self.weight_im))
 
 
 @dataclass(frozen=True, eq=False)
