@@ -88,8 +88,9 @@ def _export(args: argparse.Namespace, target, directory, started: float) -> int:
 
     conversion = pipeline.convert(args.checkpoint, target, args.calibrate)
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
+    read_back = read_nir(staged_nir)
     problems = []
-    if not networks_identical(conversion.network, read_nir(staged_nir)):
+    if not networks_identical(conversion.network, read_back):
         problems.append("the written model.nir does not read back to the same network")
     progress = sys.stderr.isatty()
     if args.test_samples == 0:
@@ -98,7 +99,7 @@ def _export(args: argparse.Namespace, target, directory, started: float) -> int:
         accuracy = pipeline.accuracy_on_test_set(conversion, args.test_samples, progress)
     validation = None
     if args.validate:
-        validation = pipeline.lava_agreement(conversion, read_nir(staged_nir), args.validate, progress)
+        validation = pipeline.lava_agreement(conversion, read_back, args.validate, progress)
         if not validation["spikes_identical"]:
             problems.append(
                 f"Lava spikes differ from the golden simulator's ({validation['spike_agreement']:.4%} of entries agree)"

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from s5rf_neuro.checkpoint import Checkpoint, load_checkpoint
-from s5rf_neuro.errors import DataError, S5RFError
+from s5rf_neuro.errors import DataError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.export.quantise import QuantReport, quantise
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
@@ -170,17 +170,14 @@ def lava_agreement(conversion: Conversion, network: Network, samples: int, progr
     """
     import torch
 
-    try:
-        from s5rf_neuro.hardware.lava_run import run_lava
-    except ImportError as err:
-        raise S5RFError(f"--validate needs the Lava runner (s5rf_neuro.hardware.lava_run): {err}") from None
+    from s5rf_neuro.hardware.lava_run import run_lava
+
     data = load_split_of(conversion.checkpoint, "test")
     inputs = data.inputs[:samples]
     golden = simulate(network, inputs)
     lava = run_lava(network, inputs, backend="cpu", progress=progress)
-    model = conversion.checkpoint.build_model()
     with torch.no_grad():
-        model_predictions = model(torch.as_tensor(np.asarray(inputs, dtype=np.float32))).argmax(dim=1).numpy()
+        model_predictions = conversion.model(torch.as_tensor(np.asarray(inputs, dtype=np.float32))).argmax(dim=1).numpy()
     equal = [int(np.count_nonzero(g == l)) for g, l in zip(golden.spikes, lava.spikes)]
     total = [int(g.size) for g in golden.spikes]
     return {
