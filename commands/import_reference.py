@@ -1,6 +1,6 @@
 """s5rf-import: turn parameters trained with the published JAX S5-RF implementation into a checkpoint.
 
-params.npz holds the reference parameter layout (DESIGN §3); config.json the
+params.npz holds the reference parameter layout (docs/design.md §2); config.json the
 S5RFConfig fields of that run (input_dim, output_dim, num_neurons, ...).
 """
 

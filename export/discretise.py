@@ -1,11 +1,11 @@
 """From a trained `S5RFClassifier` to the discrete float network the hardware room runs.
 
-Per layer the model computes (DESIGN §3), with b̄ and λ̄ per neuron,
+Per layer the model computes (docs/design.md §2), with b̄ and λ̄ per neuron,
 
     z[t] = λ̄ ⊙ z[t−1] + b̄ ⊙ (B·u[t])        (keep_imag off: b̄ ⊙ Re(B·u[t]))
     s[t] = Re z[t] > 1
 
-Scaling each neuron's state by 1/|b̄| (x = z/|b̄|, DESIGN §5) gives the
+Scaling each neuron's state by 1/|b̄| (x = z/|b̄|, docs/design.md §4) gives the
 `FloatLayer` form with the step in the threshold rather than the weights:
 
     x[t] = λ̄ ⊙ x[t−1] + W·u[t],   W = (b̄/|b̄|)·B  (keep_imag off: (b̄/|b̄|)·Re B)

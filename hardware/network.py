@@ -2,7 +2,7 @@
 integer (fixed-point) twin.
 
 Both describe the same S5-RF computation in discrete time, with each neuron's
-state scaled by 1/|b̄| (DESIGN §5: the step goes into a per-neuron threshold,
+state scaled by 1/|b̄| (docs/design.md §4: the step goes into a per-neuron threshold,
 not into the weights). Per layer, with input u[t] (H,) of spike counts and
 state x[t] (P,) complex:
 

@@ -1,4 +1,4 @@
-"""Checkpoint files (`.ckpt`), DESIGN §4.
+"""Checkpoint files (`.ckpt`), docs/design.md §3.
 
 A checkpoint is a `torch.save` dictionary that loads with
 `torch.load(..., weights_only=True)`:

@@ -1,4 +1,4 @@
-"""Initial values of an S5-RF layer (DESIGN §3).
+"""Initial values of an S5-RF layer (docs/design.md §2).
 
 - λ: HiPPO-LegS in its diagonal-plus-low-rank (DPLR) form. The normal part
   S = A + p pᵀ of the LegS matrix is −½·I plus a skew-symmetric matrix, so

@@ -1,4 +1,4 @@
-"""One layer of resonate-and-fire neurons (`S5RFLayer`), DESIGN §3.
+"""One layer of resonate-and-fire neurons (`S5RFLayer`), docs/design.md §2.
 
 Per neuron p: λ_p = −exp(a_p) + i·ω_p, Δ_p = exp(log_step_p), complex input
 weights B (P, H). The input current B·u is discretised per neuron into

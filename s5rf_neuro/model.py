@@ -1,4 +1,4 @@
-"""The S5-RF classifier (`S5RFClassifier`), DESIGN §3.
+"""The S5-RF classifier (`S5RFClassifier`), docs/design.md §2.
 
 input (batch, T, H) → L layers of resonate-and-fire neurons → readout
 y[t] = σ(κ) ⊙ y[t−1] + Re(B_out)·s[t] on the last layer's spikes s →

@@ -1,4 +1,4 @@
-"""Import of models trained with the published JAX implementation (DESIGN §3 table).
+"""Import of models trained with the published JAX implementation (docs/design.md §2).
 
 An `.npz` holds, for layers i = 0 … L−1 (complex numbers as a trailing axis [re, im]):
 

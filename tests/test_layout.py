@@ -1,4 +1,4 @@
-"""The rooms import one way (DESIGN §2): s5rf_neuro -> export -> hardware, commands on top."""
+"""The rooms import one way (docs/design.md §1): s5rf_neuro -> export -> hardware, commands on top."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ def hand_built(rng: np.random.Generator, with_v: bool = False) -> dict[str, np.n
 
 def numpy_forward(params: dict[str, np.ndarray], x: np.ndarray, discretization: str, keep_imag: bool,
                   v: np.ndarray | None) -> tuple[np.ndarray, list[np.ndarray]]:
-    """DESIGN §3 written out with NumPy loops in complex128: log-probs (N, O) and spikes per layer."""
+    """docs/design.md §2 written out with NumPy loops in complex128: log-probs (N, O) and spikes per layer."""
     hidden = x.astype(np.float64)
     spikes = []
     for i in range(L):

@@ -54,6 +54,6 @@ def load_split(source: dict, split: str) -> SpikeData:
 
 
 def dataset_info(source: dict, data: SpikeData) -> dict:
-    """The checkpoint's `dataset` dict (DESIGN §4) for data loaded from `source`."""
+    """The checkpoint's `dataset` dict (docs/design.md §3) for data loaded from `source`."""
     return {"name": data.name, "encoding": data.encoding, "time_steps": data.time_steps,
             "input_dim": data.input_dim, "class_names": list(data.class_names), "source": dict(source)}
