@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from s5rf_neuro.atomic import create_temporary
 from s5rf_neuro.errors import S5RFError
 
 EXPORT_FILES = ("model.nir", "export.json")
@@ -39,9 +39,7 @@ class ExportDir:
 
     def stage_path(self, name: str) -> Path:
         """A fresh temporary path in the directory that `commit` will rename to `name`."""
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial", dir=self.path)
-        os.close(descriptor)
-        self._staged[name] = Path(temporary)
+        self._staged[name] = create_temporary(self.path / name)
         return self._staged[name]
 
     def stage_json(self, name: str, content: dict[str, Any]) -> Path:

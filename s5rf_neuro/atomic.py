@@ -38,7 +38,7 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     The folder must exist: FileNotFoundError otherwise, before the body runs.
     """
     target = Path(path)
-    temporary = _create_temporary(target)
+    temporary = create_temporary(target)
     try:
         yield temporary
         os.replace(temporary, target)
@@ -59,8 +59,11 @@ def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
         temporary.write_bytes(data)
 
 
-def _create_temporary(target: Path) -> Path:
-    """Create an empty file with an unused hidden name next to `target`, and return its path."""
+def create_temporary(target: Path) -> Path:
+    """Create an empty file with an unused hidden name next to `target`, and return its path.
+
+    The name is `.{target name}.{random}.tmp`; the permissions are those of a plain new file.
+    """
     for _ in range(_NAME_ATTEMPTS):
         candidate = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
         try:

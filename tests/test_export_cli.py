@@ -77,6 +77,15 @@ def test_loihi2_export_writes_valid_nir_and_report(loihi_export):
         assert text in stdout, text
 
 
+def test_exported_files_get_the_permissions_of_a_plain_write(loihi_export, tmp_path):
+    _, out, _ = loihi_export
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    expected = plain.stat().st_mode & 0o777
+    for name in ("model.nir", "export.json"):
+        assert (out / name).stat().st_mode & 0o777 == expected, name
+
+
 def test_reported_accuracy_is_what_the_file_computes(loihi_export, checkpoint):
     _, out, _ = loihi_export
     report = json.loads((out / "export.json").read_text())
