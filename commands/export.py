@@ -83,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _export(args: argparse.Namespace, target, directory, started: float) -> int:
     from s5rf_neuro.export import pipeline
-    from s5rf_neuro.export.nir_graph import networks_identical
+    from s5rf_neuro.hardware.network import networks_identical
     from s5rf_neuro.export.nir_io import read_nir, write_nir
 
     conversion = pipeline.convert(args.checkpoint, target, args.calibrate)

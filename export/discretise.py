@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from s5rf_neuro.errors import TargetError
+from s5rf_neuro.errors import NetworkError, TargetError
 from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout
 
 MIXING_TOLERANCE = 1e-12
@@ -59,17 +59,12 @@ def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
     magnitude = np.abs(b_bar)
     if not np.all(np.isfinite(magnitude)) or np.any(magnitude == 0):
         raise TargetError(f"layer {index}: input scale b̄ is zero or not finite for some neuron")
-    if np.any(np.abs(decay) >= 1):
-        worst = float(np.abs(decay).max())
-        raise TargetError(f"layer {index}: decay |λ̄| = {worst:.6g} ≥ 1, the neuron's state would grow without bound")
     phase = (b_bar / magnitude)[:, None]
     drive = weight if layer.keep_imag else weight.real.astype(np.complex128)
-    return FloatLayer(
-        decay=decay,
-        weight=phase * drive,
-        threshold=1.0 / magnitude,
-        skip=skip,
-    )
+    try:
+        return FloatLayer(decay=decay, weight=phase * drive, threshold=1.0 / magnitude, skip=skip)
+    except NetworkError as err:
+        raise TargetError(f"layer {index}: {err}") from None
 
 
 def discretise(model: Any, metadata: dict[str, Any] | None = None) -> FloatNetwork:
@@ -83,11 +78,6 @@ def discretise(model: Any, metadata: dict[str, Any] | None = None) -> FloatNetwo
     double = copy.deepcopy(model).double().eval()
     skips = set(double.skip_layers)
     layers = tuple(_discretise_layer(i, layer, i in skips) for i, layer in enumerate(double.layers))
-    for i, layer in enumerate(layers):
-        if layer.skip and layer.num_inputs != layer.num_neurons:
-            raise TargetError(
-                f"layer {i}: a skip connection needs as many inputs as neurons, got {layer.num_inputs} and {layer.num_neurons}"
-            )
     with torch.no_grad():
         readout = FloatReadout(
             weight=_numpy(double.readout_weight).astype(np.float64),

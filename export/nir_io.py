@@ -4,7 +4,7 @@
     read_nir(path)             .nir (via nir.read) -> the same FloatNetwork | IntNetwork
 
 The file holds only stock NIR node types (Input, Output, Linear, LI, Scale,
-Threshold, nested NIRGraph); `s5rf_neuro.export.nir_graph` documents the
+Threshold, nested NIRGraph); `s5rf_neuro.export.nir_layout` documents the
 layout and its continuous-time meaning.
 
 What a foreign NIR tool sees: `nir.read` (and tools built on it, such as
@@ -36,14 +36,9 @@ import numpy as np
 
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.errors import FormatError
-from s5rf_neuro.export.nir_graph import (
-    MAPPABLE_TYPES,
-    META_KEY,
-    check_version,
-    graph_to_network,
-    network_to_graph,
-    unmappable_message,
-)
+from s5rf_neuro.export.nir_layout import MAPPABLE_TYPES, META_KEY
+from s5rf_neuro.export.nir_reader import check_version, graph_to_network, unmappable_message
+from s5rf_neuro.export.nir_writer import network_to_graph
 from s5rf_neuro.hardware.network import Network
 
 

@@ -13,19 +13,129 @@ state x[t] (P,) complex:
 and a leaky readout y[t] = d ⊙ y[t−1] + R·s_last[t], score = mean_t y[t].
 
 The integer network follows `hardware.neuron` exactly (see there).
+
+Every type checks itself on construction, as NIR's primitives do: array
+fields are converted to their canonical dtype (int64, float64, complex128),
+shapes must agree (P neurons, H inputs, O outputs), floats must be finite and
+values in range; an integer network's numbers must fit its target's formats.
+A violation raises `NetworkError` naming the field; a value of the wrong kind
+altogether (text where an array belongs, floats where integers belong) is a
+programming error and raises `TypeError`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
+from s5rf_neuro.errors import NetworkError
 from s5rf_neuro.hardware.target import TargetSpec
 
 NETWORK_FORMAT_VERSION = 1
 """Version of the network description (recorded in NIR metadata)."""
+
+_ARRAY_DTYPES = {"int": np.dtype(np.int64), "float": np.dtype(np.float64), "complex": np.dtype(np.complex128)}
+_ACCEPTED_KINDS = {"int": "iu", "float": "iuf", "complex": "iufc"}
+
+
+def array_field(kind: str, *dims: str) -> Any:
+    """A dataclass field holding an array of `kind` ("int", "float" or "complex") with named dimensions."""
+    return field(metadata={"array": (kind, dims)})
+
+
+def array_fields(record: Any) -> list[str]:
+    """Names of the array fields of a network record, in declaration order."""
+    return [f.name for f in fields(record) if "array" in f.metadata]
+
+
+def _check_record(record: Any) -> dict[str, int]:
+    """Convert and check every field of a frozen network record; returns its dimension sizes.
+
+    Arrays become their canonical dtype, with the number of dimensions of their
+    declaration and sizes that agree across fields; float and complex arrays must
+    be finite. Scalars are checked against their annotation (int, float, bool).
+    """
+    sizes: dict[str, int] = {}
+    for spec in fields(record):
+        value = getattr(record, spec.name)
+        if "array" in spec.metadata:
+            kind, dims = spec.metadata["array"]
+            array = np.asarray(value)
+            if array.dtype.kind not in _ACCEPTED_KINDS[kind]:
+                raise TypeError(f"{spec.name}: expected an array of {kind} values, got dtype {array.dtype}")
+            array = array.astype(_ARRAY_DTYPES[kind], copy=False)
+            if array.ndim != len(dims):
+                raise NetworkError(f"{spec.name} has shape {array.shape}, expected ({', '.join(dims)})")
+            for dim, size in zip(dims, array.shape):
+                if sizes.setdefault(dim, size) != size:
+                    raise NetworkError(f"{spec.name} has shape {array.shape}, but {dim} = {sizes[dim]} elsewhere")
+            if kind != "int" and not np.all(np.isfinite(array)):
+                raise NetworkError(f"{spec.name} holds values that are not finite")
+            object.__setattr__(record, spec.name, array)
+        elif spec.type == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(f"{spec.name}: expected a bool, got {type(value).__name__}")
+            object.__setattr__(record, spec.name, bool(value))
+        elif spec.type == "int":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+                raise TypeError(f"{spec.name}: expected an int, got {type(value).__name__}")
+            object.__setattr__(record, spec.name, int(value))
+        elif spec.type == "float":
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+                raise TypeError(f"{spec.name}: expected a float, got {type(value).__name__}")
+            if not np.isfinite(value):
+                raise NetworkError(f"{spec.name} is {value}, expected a finite number")
+            object.__setattr__(record, spec.name, float(value))
+    return sizes
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise NetworkError(message)
+
+
+def _records_identical(first: Any, second: Any) -> bool:
+    """Whether two records of one type hold the same arrays (dtype, shape, bytes) and equal scalars."""
+    for spec in fields(first):
+        left, right = getattr(first, spec.name), getattr(second, spec.name)
+        if "array" in spec.metadata:
+            if left.dtype != right.dtype or left.shape != right.shape or left.tobytes() != right.tobytes():
+                return False
+        elif spec.name != "metadata" and left != right:
+            return False
+    return True
+
+
+def _layers_chain(network: "Network") -> None:
+    """Each layer's input width is the previous layer's neuron count; the readout reads the last layer."""
+    _require(len(network.layers) > 0, "network has no layers")
+    for index in range(1, len(network.layers)):
+        previous, layer = network.layers[index - 1], network.layers[index]
+        _require(
+            layer.num_inputs == previous.num_neurons,
+            f"layer {index} has {layer.num_inputs} inputs but layer {index - 1} has {previous.num_neurons} neurons",
+        )
+    last = network.layers[-1].num_neurons
+    _require(
+        network.readout.weight.shape[1] == last,
+        f"readout: weight has shape {network.readout.weight.shape}, which does not read the {last} neurons of the last layer",
+    )
+
+
+def metadata_json(metadata: dict[str, Any]) -> str:
+    """A network's free-form metadata as the canonical JSON text the NIR file stores."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, np.generic):
+            return value.item()
+        if isinstance(value, np.ndarray):
+            return value.tolist()
+        raise NetworkError(f"network metadata holds a {type(value).__name__}, which cannot be written as JSON")
+
+    return json.dumps(metadata, default=plain, sort_keys=True)
 
 
 @dataclass(frozen=True, eq=False)
@@ -38,10 +148,17 @@ class FloatLayer:
     skip:       the layer's output is its spikes plus its input (needs H == P)
     """
 
-    decay: np.ndarray
-    weight: np.ndarray
-    threshold: np.ndarray
+    decay: np.ndarray = array_field("complex", "P")
+    weight: np.ndarray = array_field("complex", "P", "H")
+    threshold: np.ndarray = array_field("float", "P")
     skip: bool = False
+
+    def __post_init__(self) -> None:
+        _check_record(self)
+        largest = float(np.abs(self.decay).max(initial=0.0))
+        _require(largest < 1, f"decay |λ̄| = {largest:.6g} ≥ 1: the neuron's state would grow without bound")
+        _require(not self.skip or self.num_inputs == self.num_neurons,
+                 f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
 
     @property
     def num_inputs(self) -> int:
@@ -64,11 +181,15 @@ class FloatReadout:
     """Leaky-integrator readout in float64.
 
     weight: float64 (O, P)  R, real readout weights
-    decay:  float64 (O,)    d in (0, 1), per output
+    decay:  float64 (O,)    d in [0, 1], per output
     """
 
-    weight: np.ndarray
-    decay: np.ndarray
+    weight: np.ndarray = array_field("float", "O", "P")
+    decay: np.ndarray = array_field("float", "O")
+
+    def __post_init__(self) -> None:
+        _check_record(self)
+        _require(bool(np.all((self.decay >= 0) & (self.decay <= 1))), "readout: decay must lie in [0, 1]")
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +202,12 @@ class FloatNetwork:
     layers: tuple[FloatLayer, ...]
     readout: FloatReadout
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not all(isinstance(layer, FloatLayer) for layer in self.layers) or not isinstance(self.readout, FloatReadout):
+            raise TypeError("a FloatNetwork holds FloatLayer layers and a FloatReadout")
+        _layers_chain(self)
 
     @property
     def input_dim(self) -> int:
@@ -101,19 +228,28 @@ class IntLayer:
     weight_re, weight_im: (P, H) signed mantissas, within the target's weight_bits
     weight_exp_re, weight_exp_im: shared exponents: a = (W·u)·2^exp (floor for exp < 0)
     threshold: (P,)             θ in state LSBs, spike when re > θ
-    state_scale: state LSBs per float state unit (for reports and de-quantisation)
+    state_scale: state LSBs per float state unit (for reports and de-quantisation), > 0
     skip: output = spikes + input
+
+    The ranges that depend on the target (mantissa width, exponent range,
+    |λ̄_int| < 1, threshold width) are checked by the `IntNetwork` that holds the layer.
     """
 
-    decay_re: np.ndarray
-    decay_im: np.ndarray
-    weight_re: np.ndarray
-    weight_im: np.ndarray
+    decay_re: np.ndarray = array_field("int", "P")
+    decay_im: np.ndarray = array_field("int", "P")
+    weight_re: np.ndarray = array_field("int", "P", "H")
+    weight_im: np.ndarray = array_field("int", "P", "H")
     weight_exp_re: int
     weight_exp_im: int
-    threshold: np.ndarray
+    threshold: np.ndarray = array_field("int", "P")
     state_scale: float
     skip: bool = False
+
+    def __post_init__(self) -> None:
+        _check_record(self)
+        _require(self.state_scale > 0, f"state_scale must be positive, got {self.state_scale}")
+        _require(not self.skip or self.num_inputs == self.num_neurons,
+                 f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
 
     @property
     def num_inputs(self) -> int:
@@ -130,30 +266,68 @@ class IntLayer:
         """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
         return bool(np.any(self.weight_im))
 
+    def check_fits(self, target: TargetSpec) -> None:
+        """Raise NetworkError unless every number of the layer fits `target`'s formats."""
+        target.check_mantissas(self.weight_re, "weight_re")
+        target.check_mantissas(self.weight_im, "weight_im")
+        target.check_exponent(self.weight_exp_re, "weight_exp_re")
+        target.check_exponent(self.weight_exp_im, "weight_exp_im")
+        modulus_squared = self.decay_re.astype(object) ** 2 + self.decay_im.astype(object) ** 2
+        _require(all(value < target.decay_one**2 for value in modulus_squared),
+                 f"decay |λ̄_int| = |c + i·s|/2^{target.decay_bits} must be below 1")
+        _require(bool(np.all((self.threshold >= 0) & (self.threshold <= target.threshold_max))),
+                 f"threshold must lie in [0, {target.threshold_max}] state LSBs ({target.threshold_bits} unsigned bits)")
+
 
 @dataclass(frozen=True, eq=False)
 class IntReadout:
     """Leaky-integrator readout in fixed point (int64 arrays).
 
     weight: (O, P) signed mantissas;  weight_exp: shared exponent
-    decay:  (O,)   d with decay ≈ d/2^decay_bits
-    state_scale: readout LSBs per float readout unit
+    decay:  (O,)   d with decay ≈ d/2^decay_bits, 0 ≤ d ≤ 2^decay_bits
+    state_scale: readout LSBs per float readout unit, > 0
     """
 
-    weight: np.ndarray
+    weight: np.ndarray = array_field("int", "O", "P")
     weight_exp: int
-    decay: np.ndarray
+    decay: np.ndarray = array_field("int", "O")
     state_scale: float
+
+    def __post_init__(self) -> None:
+        _check_record(self)
+        _require(self.state_scale > 0, f"readout: state_scale must be positive, got {self.state_scale}")
+
+    def check_fits(self, target: TargetSpec) -> None:
+        """Raise NetworkError unless every number of the readout fits `target`'s formats."""
+        target.check_mantissas(self.weight, "weight")
+        target.check_exponent(self.weight_exp, "weight_exp")
+        _require(bool(np.all((self.decay >= 0) & (self.decay <= target.decay_one))),
+                 f"decay must lie in [0, {target.decay_one}] (a decay of 0 to 1)")
 
 
 @dataclass(frozen=True, eq=False)
 class IntNetwork:
-    """A fixed-point S5-RF network for one quantised target."""
+    """A fixed-point S5-RF network for one quantised target; its numbers fit the target's formats."""
 
     layers: tuple[IntLayer, ...]
     readout: IntReadout
     target: TargetSpec
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "layers", tuple(self.layers))
+        if not all(isinstance(layer, IntLayer) for layer in self.layers) or not isinstance(self.readout, IntReadout):
+            raise TypeError("an IntNetwork holds IntLayer layers and an IntReadout")
+        if not isinstance(self.target, TargetSpec):
+            raise TypeError(f"target: expected a TargetSpec, got {type(self.target).__name__}")
+        _require(self.target.quantized, f"target {self.target.name!r} is not a fixed-point target")
+        _layers_chain(self)
+        parts = [(f"layer {index}", layer) for index, layer in enumerate(self.layers)] + [("readout", self.readout)]
+        for name, part in parts:
+            try:
+                part.check_fits(self.target)
+            except NetworkError as err:
+                raise NetworkError(f"{name}: {err}") from None
 
     @property
     def input_dim(self) -> int:
@@ -167,3 +341,16 @@ class IntNetwork:
 
 
 Network = FloatNetwork | IntNetwork
+
+
+def networks_identical(first: Network, second: Network) -> bool:
+    """Whether two networks are the same bit for bit: type, target, every array's dtype, shape
+    and bytes, every scalar parameter, and metadata (compared as the JSON a file stores)."""
+    if type(first) is not type(second) or len(first.layers) != len(second.layers):
+        return False
+    if metadata_json(first.metadata) != metadata_json(second.metadata):
+        return False
+    if isinstance(first, IntNetwork) and first.target != second.target:
+        return False
+    pairs = list(zip(first.layers, second.layers)) + [(first.readout, second.readout)]
+    return all(_records_identical(a, b) for a, b in pairs)

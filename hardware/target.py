@@ -26,7 +26,12 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from s5rf_neuro.errors import TargetError
+import numpy as np
+
+from s5rf_neuro.errors import NetworkError, TargetError
+
+DECAY_ROUNDINGS = ("nearest", "floor")
+"""The ways the decay shift may round."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +68,56 @@ class TargetSpec:
     cores_per_chip: int = 128
     """Neuro cores per chip."""
 
+    def __post_init__(self) -> None:
+        """Refuse formats that no arithmetic here can execute (one `TargetError` naming the field).
+
+        The bounds keep every integer product inside int64: a decay constant (≤ 24
+        bits) times a state (≤ 32 bits), summed twice, stays below 2^57.
+        """
+        ranges = {
+            "weight_bits": (2, 8),
+            "state_bits": (2, 32),
+            "decay_bits": (1, 24),
+            "threshold_bits": (1, 32),
+            "spike_payload_bits": (1, 24),
+            "weight_exp_min": (-32, 32),
+            "weight_exp_max": (-32, 32),
+            "neurons_per_core": (1, 1 << 40),
+            "synapses_per_core": (1, 1 << 40),
+            "cores_per_chip": (1, 1 << 20),
+        }
+        if not isinstance(self.name, str) or not self.name:
+            raise TargetError(f"target name must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.quantized, bool):
+            raise TargetError(f"target {self.name}: quantized must be true or false, got {self.quantized!r}")
+        for name, (low, high) in ranges.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise TargetError(f"target {self.name}: {name} must be an integer in {low}..{high}, got {value!r}")
+        if self.weight_exp_min > self.weight_exp_max:
+            raise TargetError(
+                f"target {self.name}: weight_exp_min {self.weight_exp_min} exceeds weight_exp_max {self.weight_exp_max}"
+            )
+        if self.decay_rounding not in DECAY_ROUNDINGS:
+            raise TargetError(
+                f"target {self.name}: decay_rounding must be one of {', '.join(DECAY_ROUNDINGS)}, got {self.decay_rounding!r}"
+            )
+
+    def check_mantissas(self, mantissas: np.ndarray, what: str) -> None:
+        """Raise NetworkError naming `what` unless every weight mantissa fits `weight_bits` signed bits."""
+        if mantissas.size and (int(mantissas.min()) < self.weight_min or int(mantissas.max()) > self.weight_max):
+            raise NetworkError(
+                f"{what}: mantissas span {int(mantissas.min())}..{int(mantissas.max())}, beyond the "
+                f"{self.weight_bits}-bit range {self.weight_min}..{self.weight_max}"
+            )
+
+    def check_exponent(self, exponent: int, what: str) -> None:
+        """Raise NetworkError naming `what` unless a connection's exponent lies in the target's range."""
+        if not self.weight_exp_min <= exponent <= self.weight_exp_max:
+            raise NetworkError(
+                f"{what}: exponent {exponent} outside the target's range {self.weight_exp_min}..{self.weight_exp_max}"
+            )
+
     @property
     def state_min(self) -> int:
         """Smallest representable neuron state (LSBs)."""
@@ -95,8 +150,6 @@ class TargetSpec:
 
     def with_weight_bits(self, bits: int) -> "TargetSpec":
         """This spec with another weight mantissa width (for bit sweeps)."""
-        if not 2 <= bits <= 8:
-            raise TargetError(f"weight bits must be in 2..8, got {bits}")
         return dataclasses.replace(self, name=f"{self.name}-w{bits}", weight_bits=bits)
 
     def to_dict(self) -> dict[str, Any]:

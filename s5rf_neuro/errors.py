@@ -31,3 +31,7 @@ class TargetError(S5RFError, ValueError):
 
 class FormatError(S5RFError):
     """A `.nir` or other exchange file this project cannot read."""
+
+
+class NetworkError(S5RFError, ValueError):
+    """A network description with impossible numbers (shapes, ranges, non-finite values)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -98,10 +99,14 @@ def int_networks(draw: st.DrawFn) -> tuple[IntNetwork, np.ndarray]:
     layers = []
     for index in range(draw(st.integers(1, 3))):
         skip = index > 0 and num_inputs == width and draw(st.booleans())
+        decay_re = ints(1 - one, one - 1, (width,))
+        # |λ̄_int| < 1, the network type's guard: |s| at most the largest value keeping c² + s² < one²
+        room = np.array([math.isqrt(one * one - 1 - int(c) * int(c)) for c in decay_re], dtype=np.int64)
+        decay_im = np.clip(ints(1 - one, one - 1, (width,)), -room, room)
         layers.append(
             IntLayer(
-                decay_re=ints(-one, one, (width,)),
-                decay_im=ints(-one, one, (width,)),
+                decay_re=decay_re,
+                decay_im=decay_im,
                 weight_re=ints(target.weight_min, target.weight_max, (width, num_inputs)),
                 weight_im=ints(target.weight_min, target.weight_max, (width, num_inputs)),
                 weight_exp_re=draw(st.integers(target.weight_exp_min, target.weight_exp_max)),

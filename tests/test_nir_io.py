@@ -19,9 +19,10 @@ from nir_test_networks import (
 )
 
 from s5rf_neuro.errors import FormatError
-from s5rf_neuro.export.nir_graph import graph_dt, network_to_graph, networks_identical
+from s5rf_neuro.export.nir_reader import graph_dt
+from s5rf_neuro.export.nir_writer import network_to_graph
 from s5rf_neuro.export.nir_io import read_nir, write_nir
-from s5rf_neuro.hardware.network import NETWORK_FORMAT_VERSION, FloatNetwork, IntNetwork
+from s5rf_neuro.hardware.network import NETWORK_FORMAT_VERSION, FloatNetwork, IntNetwork, networks_identical
 
 STOCK_TYPES = set(getattr(nir.ir, "__all_ir"))
 
@@ -135,7 +136,8 @@ def test_int_primitives_hold_dequantised_values():
 def test_decays_without_finite_time_constant_still_round_trip(tmp_path):
     network = make_network("float", 1, False, True)
     layer = network.layers[0]
-    layer.decay[:3] = [0.0, 1.0, -1.0 + 0.0j]
+    below_one = np.nextafter(1.0, 0.0)
+    layer.decay[:3] = [0.0, below_one, -below_one + 0.0j]
     graph = network_to_graph(network)
     tau = graph.nodes["layer_0"].nodes["state_re"].tau
     assert np.all(np.isfinite(tau)) and np.all(tau > 0)
@@ -177,14 +179,6 @@ def test_write_replaces_atomically_and_failed_write_keeps_old_file(tmp_path):
     write_nir(second, path)
     assert isinstance(read_nir(path), IntNetwork)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.nir"]
-
-
-def test_inconsistent_network_is_refused_on_write(tmp_path):
-    network = make_network("float", 2, False, True)
-    wrong = FloatNetwork(layers=network.layers[::-1], readout=network.readout)
-    with pytest.raises(FormatError, match="layer 1 has 10 inputs|layer 0"):
-        write_nir(wrong, tmp_path / "x.nir")
-    assert not list(tmp_path.iterdir())
 
 
 # ------------------------------------------------------------------ bad input
@@ -273,3 +267,60 @@ def test_inconsistent_metadata_shapes_are_refused(tmp_path):
     with pytest.raises(FormatError, match="threshold has shape") as err:
         read_nir(path)
     assert str(Path(path)) in one_line(err)
+
+
+def _rewrite(path: Path, node: str, key: str, value) -> None:
+    """Replace one metadata entry of `node` in a written .nir, as a hand edit would."""
+    with h5py.File(path, "r+") as handle:
+        group = handle[f"{node}/metadata/s5rf_neuro"]
+        del group[key]
+        group.create_dataset(key, data=value)
+
+
+IMPOSSIBLE_INT = [
+    ("node/nodes/layer_0", "weight_re", lambda v: v.astype(np.int16) * 3 + 200, "beyond the 8-bit range"),
+    ("node/nodes/layer_1", "decay_re", lambda v: np.full_like(v, 4096, dtype=np.int16), "must be below 1"),
+    ("node/nodes/layer_0", "threshold", lambda v: -np.abs(v).astype(np.int32) - 1, "threshold must lie in"),
+    ("node/nodes/layer_0", "weight_exp_im", lambda v: np.int64(40), "exponent 40 outside"),
+    ("node/nodes/layer_1", "state_scale", lambda v: np.float64("nan"), "state_scale is nan"),
+    ("node/nodes/readout", "decay", lambda v: np.full_like(v, 5000, dtype=np.int16), "decay must lie in"),
+    ("node/metadata/s5rf_neuro/target", "decay_rounding", lambda v: "banana", "decay_rounding must be one of"),
+    ("node/metadata/s5rf_neuro/target", "state_bits", lambda v: np.int64(200), "state_bits must be an integer"),
+    ("node/metadata/s5rf_neuro/target", "cores_per_chip", lambda v: np.int64(0), "cores_per_chip must be"),
+]
+
+
+@pytest.mark.parametrize("node, key, edit, message", IMPOSSIBLE_INT, ids=[f"{n.split('/')[-1]}-{k}" for n, k, _, _ in IMPOSSIBLE_INT])
+def test_impossible_integer_network_is_refused_when_read(tmp_path, node, key, edit, message):
+    path = write_nir(make_network("int", 2, False, True), tmp_path / "edited.nir")
+    if node.endswith("/target"):
+        with h5py.File(path, "r+") as handle:
+            group = handle[node]
+            old = group[key][()]
+            del group[key]
+            group.create_dataset(key, data=edit(old))
+    else:
+        with h5py.File(path, "r+") as handle:
+            old = handle[f"{node}/metadata/s5rf_neuro/{key}"][()]
+        _rewrite(path, node, key, edit(old))
+    with pytest.raises(FormatError, match=message) as err:
+        read_nir(path)
+    assert str(path) in one_line(err)
+
+
+@pytest.mark.parametrize(
+    "key, edit, message",
+    [
+        ("threshold", lambda v: np.where(np.arange(v.size) == 0, np.nan, v), "threshold holds values that are not finite"),
+        ("decay_re", lambda v: v * 0 + 1.5, "decay .* ≥ 1"),
+        ("weight_im", lambda v: v * np.inf, "weight holds values that are not finite"),
+    ],
+)
+def test_impossible_float_network_is_refused_when_read(tmp_path, key, edit, message):
+    path = write_nir(make_network("float", 2, False, True), tmp_path / "edited.nir")
+    with h5py.File(path, "r+") as handle:
+        old = handle[f"node/nodes/layer_0/metadata/s5rf_neuro/{key}"][()]
+    _rewrite(path, "node/nodes/layer_0", key, edit(old))
+    with pytest.raises(FormatError, match=message) as err:
+        read_nir(path)
+    assert "layer_0" in one_line(err)
