@@ -17,7 +17,7 @@ from torch import Tensor, nn
 
 from s5rf_neuro import init
 from s5rf_neuro.config import DISCRETIZATIONS
-from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.errors import ConfigError, DataError
 from s5rf_neuro.scan import linear_scan
 from s5rf_neuro.surrogate import spike_fn
 
@@ -116,7 +116,7 @@ class S5RFLayer(nn.Module):
     def _drive(self, u: Tensor) -> tuple[Tensor, Tensor]:
         """λ̄ (P,) and the discretised input b̄ ⊙ B·u (or b̄ ⊙ Re(B·u)), complex (batch, T, P)."""
         if u.shape[-1] != self.input_dim:
-            raise ValueError(f"S5RFLayer: input has {u.shape[-1]} channels, layer expects {self.input_dim}")
+            raise DataError(f"layer input has {u.shape[-1]} channels, the layer expects {self.input_dim}")
         lam_bar, b_bar = self.discretize()
         drop = self.training and self.dropout > 0.0
         weight = self.input_weight

@@ -20,7 +20,7 @@ model room stays free of `hardware` imports and the integer quantiser in
   with c² + s² < 4^k is taken;
 - a real decay d (the readout) becomes round(d·2^k)/2^k, at most (2^k − 1)/2^k.
 
-The fake quantisers return the quantised value in the forward pass and pass
+`quantised_parameters` returns the grid values in the forward pass and passes
 the gradient straight through (straight-through estimator).
 """
 
@@ -34,6 +34,9 @@ from typing import Any, Callable
 import torch
 
 from s5rf_neuro.errors import ConfigError
+
+WEIGHT_BITS_MIN, WEIGHT_BITS_MAX = 2, 8
+"""Signed weight mantissa widths a format may have: the hardware targets' range (Loihi 2 synapses hold ≤ 8 bits)."""
 
 
 def weight_exponent(max_abs: float, weight_bits: int) -> int:
@@ -120,31 +123,6 @@ def fake_quantise_weight(weight: torch.Tensor, weight_bits: int) -> torch.Tensor
     return _straight_through(weight, quantised)
 
 
-def fake_quantise_complex_weight(weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """A layer's W = weight_re + i·weight_im on its row-normalised grid in the forward pass, identity gradient."""
-    with torch.no_grad():
-        gains, (mant_re, exp_re), (mant_im, exp_im) = quantise_complex_weight(weight_re, weight_im, weight_bits)
-        column = gains.unsqueeze(1)
-        quantised_re = mant_re * math.ldexp(1.0, exp_re) / column
-        quantised_im = mant_im * math.ldexp(1.0, exp_im) / column
-    return _straight_through(weight_re, quantised_re), _straight_through(weight_im, quantised_im)
-
-
-def fake_quantise_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
-    """Complex λ̄ (..., P) on the decay grid (|λ̄_q| < 1) in the forward pass, identity gradient."""
-    with torch.no_grad():
-        c, s = quantise_decay(decay.real, decay.imag, decay_bits)
-        quantised = torch.complex(c, s) / float(1 << decay_bits)
-    return _straight_through(decay, quantised.to(decay.dtype))
-
-
-def fake_quantise_real_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
-    """Real decay in [0, 1) on the decay grid in the forward pass, identity gradient."""
-    with torch.no_grad():
-        quantised = quantise_real_decay(decay, decay_bits) / float(1 << decay_bits)
-    return _straight_through(decay, quantised)
-
-
 @dataclass(frozen=True)
 class QATFormat:
     """The number formats quantisation-aware training simulates (plain numbers, no hardware import).
@@ -159,8 +137,8 @@ class QATFormat:
     target: str = ""
 
     def __post_init__(self) -> None:
-        if not 2 <= self.weight_bits <= 16:
-            raise ConfigError(f"QAT weight_bits must be in 2..16, got {self.weight_bits}")
+        if not WEIGHT_BITS_MIN <= self.weight_bits <= WEIGHT_BITS_MAX:
+            raise ConfigError(f"QAT weight_bits must be in {WEIGHT_BITS_MIN}..{WEIGHT_BITS_MAX}, got {self.weight_bits}")
         if not 1 <= self.decay_bits <= 24:
             raise ConfigError(f"QAT decay_bits must be in 1..24, got {self.decay_bits}")
 

@@ -309,3 +309,11 @@ def test_model_refuses_wrong_input_shape() -> None:
         model(torch.zeros(2, 10, 5))
     with pytest.raises(DataError):
         model(torch.zeros(10, 6))
+
+
+def test_channel_mismatch_is_the_same_error_in_the_layer_and_the_model() -> None:
+    model = S5RFClassifier(S5RFConfig(input_dim=6, num_neurons=8, num_layers=2, num_blocks=2, output_dim=3))
+    with pytest.raises(DataError, match="expected"):
+        model(torch.zeros(2, 5, 7))
+    with pytest.raises(DataError, match="layer expects 6"):
+        model.layers[0](torch.zeros(2, 5, 7))
