@@ -39,10 +39,8 @@ def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: 
     for option in _BINNING_OPTIONS:
         if getattr(args, option) is not None:
             parser.error(f"argument --{option.replace('_', '-')}: give --data too")
-    from s5rf_neuro.data.registry import KINDS
+    from s5rf_neuro.data.registry import KINDS, recorded_source
     from s5rf_neuro.errors import DataError
-
-    from s5rf_neuro.export.pipeline import recorded_source
 
     source = recorded_source(network.metadata.get("dataset"))
     if source is None:

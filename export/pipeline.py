@@ -71,16 +71,9 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
     return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used)
 
 
-def recorded_source(dataset: Any) -> dict[str, Any] | None:
-    """A copy of the `load_split` source in a recorded data set description (a checkpoint's
-    `dataset`, or `network.metadata["dataset"]`), or None when there is none."""
-    source = dataset.get("source") if isinstance(dataset, dict) else None
-    return dict(source) if isinstance(source, dict) else None
-
-
 def load_split_of(checkpoint: Checkpoint, split: str):
     """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
-    from s5rf_neuro.data.registry import load_split
+    from s5rf_neuro.data.registry import load_split, recorded_source
 
     source = recorded_source(checkpoint.dataset)
     if source is None:

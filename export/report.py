@@ -103,7 +103,8 @@ def prepare_output_dir(path: Path) -> Path:
 
 def load_subject(path: Path, target: TargetSpec) -> Subject:
     """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
-    from s5rf_neuro.export.pipeline import convert, recorded_source
+    from s5rf_neuro.data.registry import recorded_source
+    from s5rf_neuro.export.pipeline import convert
     from s5rf_neuro.export.quantise import quantise
 
     if not path.is_file():

@@ -131,3 +131,17 @@ def test_console_script(digits_nir):
     done = subprocess.run([str(script), str(digits_nir) + ".missing"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0 and "no such file" in done.stderr
+
+
+def test_running_an_export_loads_neither_torch_nor_the_model_room(digits_nir):
+    code = (
+        "import sys\n"
+        "from s5rf_neuro.commands.run import main\n"
+        f"assert main([{str(digits_nir)!r}, '--samples', '3']) == 0\n"
+        "loaded = sorted(m for m in sys.modules if m == 'torch' or m.startswith(('torch.', 's5rf_neuro.model', "
+        "'s5rf_neuro.layer', 's5rf_neuro.checkpoint', 's5rf_neuro.training')))\n"
+        "print('LOADED', loaded)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "LOADED []" in done.stdout, done.stdout

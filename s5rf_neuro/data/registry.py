@@ -9,6 +9,8 @@ A source is a plain dict (stored in the checkpoint) saying how to rebuild the da
 
 from __future__ import annotations
 
+from typing import Any
+
 from s5rf_neuro.data import digits, shd
 from s5rf_neuro.data.base import SpikeData
 from s5rf_neuro.errors import DataError
@@ -57,3 +59,10 @@ def dataset_info(source: dict, data: SpikeData) -> dict:
     """The checkpoint's `dataset` dict (docs/design.md §3) for data loaded from `source`."""
     return {"name": data.name, "encoding": data.encoding, "time_steps": data.time_steps,
             "input_dim": data.input_dim, "class_names": list(data.class_names), "source": dict(source)}
+
+
+def recorded_source(dataset: Any) -> dict[str, Any] | None:
+    """A copy of the `load_split` source in a recorded data set description (a checkpoint's
+    `dataset`, or `network.metadata["dataset"]`), or None when there is none."""
+    source = dataset.get("source") if isinstance(dataset, dict) else None
+    return dict(source) if isinstance(source, dict) else None
