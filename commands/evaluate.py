@@ -34,16 +34,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from s5rf_neuro.checkpoint import load_checkpoint
     from s5rf_neuro.data import load_split
     from s5rf_neuro.distributed import resolve_device
-    from s5rf_neuro.errors import DataError
     from s5rf_neuro.training import evaluate
 
     ckpt = load_checkpoint(args.checkpoint)
     source = source_from_args(parser, args, args.data) if args.data else ckpt.dataset["source"]
     data = load_split(source, args.split)
     cfg = ckpt.config
-    if data.input_dim != cfg.input_dim or data.num_classes != cfg.output_dim:
-        raise DataError(f"{args.checkpoint}: model takes {cfg.input_dim} channels and {cfg.output_dim} classes, "
-                        f"the {data.name} data has {data.input_dim} and {data.num_classes}")
+    data.check_fits(args.checkpoint, cfg.input_dim, cfg.output_dim)
     device = resolve_device(args.device)
     model = ckpt.build_model().to(device)
     accuracy, spikes = evaluate(model, data, args.batch_size, device, progress=True)

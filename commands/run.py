@@ -52,26 +52,6 @@ def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: 
     return source
 
 
-def _check_shapes(args: argparse.Namespace, network: Any, data: Any) -> None:
-    """Refuse data whose channels, time steps or classes differ from the network's."""
-    from s5rf_neuro.errors import DataError
-
-    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
-    steps = dataset.get("time_steps") if isinstance(dataset, dict) else None
-    expected = f"(samples, {steps if steps else 'any'}, {network.input_dim})"
-    found = tuple(data.inputs.shape)
-    if found[2] != network.input_dim or (steps and found[1] != steps):
-        raise DataError(
-            f"{args.model}: the network takes inputs of shape {expected} (samples, time steps, channels), "
-            f"the {data.name} {args.split} data has shape {found}"
-        )
-    if len(data.labels) and int(data.labels.max()) >= network.output_dim:
-        raise DataError(
-            f"{args.model}: the network has {network.output_dim} classes, the {data.name} data has labels up to "
-            f"{int(data.labels.max())}"
-        )
-
-
 def _simulate(network: Any, inputs: Any, backend: str) -> Any:
     if backend == "golden":
         from s5rf_neuro.hardware.golden import simulate
@@ -94,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     network = read_nir(args.model)
     data = load_split(_source(parser, args, network), args.split)
-    _check_shapes(args, network, data)
+    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
+    data.check_fits(args.model, network.input_dim, network.output_dim,
+                    dataset.get("time_steps") if isinstance(dataset, dict) else None)
     count = len(data) if args.samples is None else min(args.samples, len(data))
     if args.samples is not None and args.samples > len(data):
         print(f"s5rf-run: --samples {args.samples}: the {data.name} {args.split} split has only {len(data)} "

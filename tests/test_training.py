@@ -159,7 +159,7 @@ def test_train_and_eval_commands_on_shd_layout(tmp_path, shd_dir, capsys):
     binning = load_checkpoint(fixed).dataset["source"]["binning"]
     assert binning["mode"] == "fixed" and binning["bin_ms"] == 20 and 30 <= binning["time_steps"] <= 61
     assert eval_main([str(out), "--data", "digits"]) == 2  # 32 digits channels for a 140-channel model
-    assert "model takes 140 channels" in one_line_error(capsys, "s5rf-eval")
+    assert "takes inputs of shape (samples, any, 140)" in one_line_error(capsys, "s5rf-eval")
 
 
 def test_presets_and_layering(tmp_path):

@@ -54,6 +54,17 @@ class SpikeData:
     def num_classes(self) -> int:
         return len(self.class_names)
 
+    def check_fits(self, model: str, channels: int, classes: int, time_steps: int | None = None) -> None:
+        """Raise DataError naming `model` and this data when the model's input channels, time steps
+        (when it fixes them) or classes differ from the data's."""
+        if self.input_dim == channels and self.num_classes == classes and time_steps in (None, self.time_steps):
+            return
+        raise DataError(
+            f"{model}: takes inputs of shape (samples, {time_steps or 'any'}, {channels}) (samples, time steps, "
+            f"channels) and {classes} classes; the {self.name or 'given'} data has shape {tuple(self.inputs.shape)} "
+            f"and {self.num_classes} classes"
+        )
+
     def subset(self, index: np.ndarray | slice) -> "SpikeData":
         """The samples selected by `index` (a view where numpy allows one)."""
         return SpikeData(self.inputs[index], self.labels[index], list(self.class_names), self.name, self.encoding)
