@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from s5rf_neuro.data.registry import KINDS
+from s5rf_neuro.data.shd import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -17,11 +18,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--binning", choices=("duration", "fixed"), default=None,
                        help="duration: --bins bins over each sample's own duration (paper, default); "
                             "fixed: bins of --bin-ms, zero-padded")
-    group.add_argument("--bins", type=int, default=None, help="bins per sample for --binning duration (250)")
-    group.add_argument("--bin-ms", type=float, default=None, help="bin duration in ms for --binning fixed (4.0)")
+    group.add_argument("--bins", type=int, default=None, help=f"bins per sample for --binning duration ({DEFAULT_BINS})")
+    group.add_argument("--bin-ms", type=float, default=None, help=f"bin duration in ms for --binning fixed ({DEFAULT_BIN_MS})")
     group.add_argument("--time-steps", type=int, default=None,
                        help="steps per sample for --binning fixed (default: the longest training sample)")
-    group.add_argument("--channels", type=int, default=None, help="input channels after summing the 700 (140)")
+    group.add_argument("--channels", type=int, default=None, help=f"input channels after summing the 700 ({DEFAULT_CHANNELS})")
 
 
 def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, kind: str | None) -> dict:
@@ -42,9 +43,9 @@ def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     if mode == "duration":
         if args.bin_ms is not None or args.time_steps is not None:
             parser.error("argument --bin-ms/--time-steps: only for --binning fixed")
-        binning = {"mode": "duration", "bins": args.bins or 250}
+        binning = {"mode": "duration", "bins": args.bins or DEFAULT_BINS}
     else:
         if args.bins is not None:
             parser.error("argument --bins: only for --binning duration")
-        binning = {"mode": "fixed", "bin_ms": args.bin_ms or 4.0, "time_steps": args.time_steps}
-    return {"kind": kind, "root": args.data_dir, "binning": binning, "channels": args.channels or 140}
+        binning = {"mode": "fixed", "bin_ms": args.bin_ms or DEFAULT_BIN_MS, "time_steps": args.time_steps}
+    return {"kind": kind, "root": args.data_dir, "binning": binning, "channels": args.channels or DEFAULT_CHANNELS}

@@ -33,7 +33,11 @@ from s5rf_neuro.errors import DataError
 
 INPUT_CHANNELS = 700
 DEFAULT_CHANNELS = 140
-DEFAULT_BINNING = {"mode": "duration", "bins": 250}
+DEFAULT_BINS = 250
+"""Bins over each sample's duration (the paper's binning)."""
+DEFAULT_BIN_MS = 4.0
+"""Bin width of the fixed-step binning, in ms."""
+DEFAULT_BINNING = {"mode": "duration", "bins": DEFAULT_BINS}
 REQUIRED = ("spikes/times", "spikes/units", "labels")
 CHUNK = 512  # samples binned at once, bounds the memory of the flat event arrays
 
@@ -144,7 +148,7 @@ def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
     group = channels_in // channels
     mode = binning.get("mode")
     if mode == "duration":
-        steps = int(binning.get("bins", 250))
+        steps = int(binning.get("bins", DEFAULT_BINS))
     elif mode == "fixed":
         bin_s = float(binning["bin_ms"]) / 1000.0
         if binning.get("time_steps"):
@@ -175,7 +179,7 @@ def resolve_binning(binning: dict | None) -> dict:
     """A complete binning dict: the paper's default, with the defaults of its mode filled in."""
     b = dict(DEFAULT_BINNING if not binning else binning)
     if b.get("mode") == "duration":
-        b.setdefault("bins", 250)
+        b.setdefault("bins", DEFAULT_BINS)
     elif b.get("mode") == "fixed":
         if "bin_ms" not in b or float(b["bin_ms"]) <= 0:
             raise DataError("binning: fixed mode needs a positive bin_ms")
