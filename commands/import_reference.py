@@ -7,12 +7,12 @@ S5RFConfig fields of that run (input_dim, output_dim, num_neurons, ...).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any, Sequence
 
 from s5rf_neuro.commands._common import cli_entry
 from s5rf_neuro.errors import ConfigError, DataError
+from s5rf_neuro.records import read_json_object
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,17 +25,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _read_json(path: str, what: type[Exception]) -> dict[str, Any]:
-    with open(path, encoding="utf-8") as stream:
-        try:
-            data = json.load(stream)
-        except json.JSONDecodeError as err:
-            raise what(f"{path}: invalid JSON ({err})") from None
-    if not isinstance(data, dict):
-        raise what(f"{path}: expected a JSON object, got {type(data).__name__}")
-    return data
-
-
 @cli_entry("s5rf-import")
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
@@ -43,18 +32,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     from s5rf_neuro.config import S5RFConfig
     from s5rf_neuro.reference import load_reference
 
-    try:
-        config = S5RFConfig.from_dict(_read_json(args.config, ConfigError))
-    except ConfigError as err:
-        message = str(err)
-        raise ConfigError(message if message.startswith(args.config) else f"{args.config}: {message}") from None
+    config = S5RFConfig.from_dict(read_json_object(args.config, ConfigError), args.config)
     model = load_reference(args.params, config)
     dataset: dict[str, Any] = {
         "name": "imported", "encoding": "unknown", "time_steps": 0, "input_dim": config.input_dim,
         "class_names": [str(index) for index in range(config.output_dim)], "source": {"kind": "none"},
     }
     if args.dataset:
-        dataset.update(_read_json(args.dataset, DataError))
+        dataset.update(read_json_object(args.dataset, DataError))
     output = save_checkpoint(args.output, model, dataset=dataset, metrics={},
                              extra={"imported_from": str(Path(args.params).resolve())})
     print(f"wrote {output} ({config.num_layers} layers x {config.num_neurons} neurons, "

@@ -13,10 +13,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from s5rf_neuro.atomic import create_temporary
 from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.records import plain_json
 
 EXPORT_FILES = ("model.nir", "export.json")
 """The files an export directory holds."""
@@ -45,7 +44,7 @@ class ExportDir:
     def stage_json(self, name: str, content: dict[str, Any]) -> Path:
         """Stage `content` as indented JSON under `name` (numpy scalars and arrays become plain values)."""
         path = self.stage_path(name)
-        path.write_text(json.dumps(content, indent=2, default=_plain) + "\n")
+        path.write_text(json.dumps(content, indent=2, default=plain_json) + "\n")
         return path
 
     def commit(self) -> list[Path]:
@@ -64,13 +63,3 @@ class ExportDir:
         self._staged.clear()
         if self.created and self.path.is_dir() and not any(self.path.iterdir()):
             self.path.rmdir()
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, Path):
-        return str(value)
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")

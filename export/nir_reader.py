@@ -137,9 +137,9 @@ def _record(graph: nir.NIRGraph, name: str, role: str, record_type: type, node_t
 def _target(fields: dict[str, Any], source: str) -> TargetSpec:
     plain = {key: value.item() if isinstance(value, np.generic) else value for key, value in fields.items()}
     try:
-        return TargetSpec.from_dict(plain)
-    except (TargetError, TypeError) as err:
-        raise FormatError(f"{source}: invalid target spec in graph metadata: {err}") from None
+        return TargetSpec.from_dict(plain, "target spec in graph metadata")
+    except TargetError as err:
+        raise FormatError(f"{source}: {err}") from None
 
 
 def _metadata_from_json(text: str, source: str) -> dict[str, Any]:

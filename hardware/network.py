@@ -33,6 +33,7 @@ import numpy as np
 
 from s5rf_neuro.errors import NetworkError
 from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.records import plain_json
 
 NETWORK_FORMAT_VERSION = 1
 """Version of the network description (recorded in NIR metadata)."""
@@ -128,14 +129,10 @@ def _layers_chain(network: "Network") -> None:
 def metadata_json(metadata: dict[str, Any]) -> str:
     """A network's free-form metadata as the canonical JSON text the NIR file stores."""
 
-    def plain(value: Any) -> Any:
-        if isinstance(value, np.generic):
-            return value.item()
-        if isinstance(value, np.ndarray):
-            return value.tolist()
-        raise NetworkError(f"network metadata holds a {type(value).__name__}, which cannot be written as JSON")
-
-    return json.dumps(metadata, default=plain, sort_keys=True)
+    try:
+        return json.dumps(metadata, default=plain_json, sort_keys=True)
+    except TypeError as err:
+        raise NetworkError(f"network metadata: {err}") from None
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from s5rf_neuro.errors import NetworkError, TargetError
+from s5rf_neuro.records import record_from_dict
 
 DECAY_ROUNDINGS = ("nearest", "floor")
 """The ways the decay shift may round."""
@@ -157,13 +158,9 @@ class TargetSpec:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, fields: dict[str, Any]) -> "TargetSpec":
-        """Inverse of `to_dict`; unknown fields raise `TargetError`."""
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(fields) - known)
-        if unknown:
-            raise TargetError(f"unknown target spec field(s): {', '.join(unknown)}")
-        return cls(**fields)
+    def from_dict(cls, fields: Any, where: str = "target spec") -> "TargetSpec":
+        """Inverse of `to_dict`; unknown, missing or impossible fields raise `TargetError` naming `where`."""
+        return record_from_dict(cls, fields, where, TargetError)
 
 
 FLOAT = TargetSpec(name="float", quantized=False)

@@ -177,9 +177,9 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     if not isinstance(extra, dict):
         raise CheckpointError(f"{path}: invalid 'extra' entry")
     try:
-        config = S5RFConfig.from_dict(data["config"])
+        config = S5RFConfig.from_dict(data["config"], "config")
     except ConfigError as err:
-        raise CheckpointError(f"{path}: invalid config: {err}") from None
+        raise CheckpointError(f"{path}: {err}") from None
     _check_weights(path, config, data["state_dict"])
     return Checkpoint(format=FORMAT, version=version, config=config, state_dict=dict(data["state_dict"]),
                       dataset=data["dataset"], metrics=data["metrics"], extra=extra)

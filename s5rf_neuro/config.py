@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.records import record_from_dict
 
 DISCRETIZATIONS = ("dirac", "zoh", "bilinear")
 _FLOAT_FIELDS = ("eta_min", "eta_max", "dropout", "readout_decay_init")
@@ -101,16 +102,6 @@ class S5RFConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "S5RFConfig":
-        """Build from a dictionary of fields; unknown, missing or invalid fields raise `ConfigError`."""
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"config: expected a mapping of field names to values, got {type(data).__name__}")
-        fields = {f.name: f for f in dataclasses.fields(cls)}
-        for key in data:
-            if key not in fields:
-                raise ConfigError(f"config field {key!r}: unknown field (known: {', '.join(fields)})")
-        for name, field in fields.items():
-            required = field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING
-            if required and name not in data:
-                raise ConfigError(f"config field '{name}': missing (required)")
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any], where: str = "config") -> "S5RFConfig":
+        """Build from a dictionary of fields; unknown, missing or invalid fields raise `ConfigError` naming `where`."""
+        return record_from_dict(cls, data, where, ConfigError)

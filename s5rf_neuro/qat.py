@@ -34,6 +34,7 @@ from typing import Any, Callable
 import torch
 
 from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.records import record_from_dict
 
 WEIGHT_BITS_MIN, WEIGHT_BITS_MAX = 2, 8
 """Signed weight mantissa widths a format may have: the hardware targets' range (Loihi 2 synapses hold ≤ 8 bits)."""
@@ -147,12 +148,9 @@ class QATFormat:
         return {"weight_bits": self.weight_bits, "decay_bits": self.decay_bits, "target": self.target}
 
     @classmethod
-    def from_dict(cls, fields: dict[str, Any]) -> "QATFormat":
-        """Inverse of `to_dict`; an unknown field raises `ConfigError`."""
-        unknown = sorted(set(fields) - {"weight_bits", "decay_bits", "target"})
-        if unknown:
-            raise ConfigError(f"unknown QAT format field(s): {', '.join(unknown)}")
-        return cls(**fields)
+    def from_dict(cls, fields: Any, where: str = "QAT format") -> "QATFormat":
+        """Inverse of `to_dict`; unknown or missing fields raise `ConfigError` naming `where`."""
+        return record_from_dict(cls, fields, where, ConfigError)
 
 
 def _lambda_param_for(decay: torch.Tensor, lam: torch.Tensor, step: torch.Tensor, discretization: str) -> torch.Tensor:

@@ -155,7 +155,7 @@ def test_refuses_a_config_that_does_not_match_the_weights(saved) -> None:
 def test_refuses_broken_entries(saved) -> None:
     path, _ = saved
     rewrite(path, lambda d: d["config"].update(hidden=3))
-    assert "invalid config: config field 'hidden'" in one_line_error(path)
+    assert ": config: unknown field 'hidden' (fields: input_dim" in one_line_error(path)
     rewrite(path, lambda d: d["config"].pop("hidden"))
     rewrite(path, lambda d: d.pop("metrics"))
     assert "'metrics'" in one_line_error(path)

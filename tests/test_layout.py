@@ -42,6 +42,27 @@ def test_room_imports_follow_the_data_flow(room: str) -> None:
     assert violations == []
 
 
+LEAVES = ("s5rf_neuro.errors", "s5rf_neuro.atomic", "s5rf_neuro.records")
+"""Dependency-free modules of the model package that every room may import."""
+
+
+def test_hardware_takes_only_the_leaves_from_the_model_package() -> None:
+    outside = sorted(
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in (ROOT / "hardware").rglob("*.py")
+        for module in imported_modules(path)
+        if module.startswith("s5rf_neuro") and not module.startswith("s5rf_neuro.hardware") and module not in LEAVES
+    )
+    assert outside == []
+
+
+@pytest.mark.parametrize("leaf", LEAVES)
+def test_leaves_import_only_the_standard_library_and_each_other(leaf: str) -> None:
+    path = ROOT / "s5rf_neuro" / (leaf.split(".")[-1] + ".py")
+    third_party = {m for m in imported_modules(path) if m.split(".")[0] not in sys.stdlib_module_names}
+    assert third_party <= set(LEAVES)
+
+
 def test_hardware_and_errors_load_without_torch() -> None:
     code = (
         "import sys, s5rf_neuro.hardware.golden, s5rf_neuro.hardware.mapping, s5rf_neuro.hardware.counters; "

@@ -52,9 +52,9 @@ def test_config_dict_round_trip_and_bad_dicts() -> None:
     cfg = config(discretization="zoh", keep_imag=False, dropout=0.25, eta_min=1, eta_max=2)
     assert cfg.eta_min == 1.0 and isinstance(cfg.eta_min, float)
     assert S5RFConfig.from_dict(cfg.to_dict()) == cfg
-    with pytest.raises(ConfigError, match="'hidden_size': unknown field"):
+    with pytest.raises(ConfigError, match="unknown field 'hidden_size'"):
         S5RFConfig.from_dict({**cfg.to_dict(), "hidden_size": 3})
-    with pytest.raises(ConfigError, match="'output_dim': missing"):
+    with pytest.raises(ConfigError, match="field 'output_dim' is missing"):
         S5RFConfig.from_dict({"input_dim": 3})
     with pytest.raises(ConfigError, match="expected a mapping"):
         S5RFConfig.from_dict([1, 2])

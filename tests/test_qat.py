@@ -71,7 +71,7 @@ def test_format_validation() -> None:
         QATFormat(weight_bits=1)
     with pytest.raises(ConfigError, match="weight_bits must be in 2..8"):
         QATFormat(weight_bits=9)
-    with pytest.raises(ConfigError, match="unknown QAT format field"):
+    with pytest.raises(ConfigError, match="QAT format: unknown field 'bits' \\(fields: weight_bits, decay_bits, target\\)"):
         QATFormat.from_dict({"bits": 3})
 
 

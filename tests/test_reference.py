@@ -206,7 +206,7 @@ def test_import_command_writes_a_checkpoint_of_the_same_model(tmp_path: Path, ca
 
 @pytest.mark.parametrize("args, needle", [
     (["{params}", "--config", "{missing}", "-o", "{out}"], "No such file"),
-    (["{params}", "--config", "{badjson}", "-o", "{out}"], "invalid JSON"),
+    (["{params}", "--config", "{badjson}", "-o", "{out}"], "not valid JSON"),
     (["{params}", "--config", "{badfield}", "-o", "{out}"], "config field 'num_neurons'"),
     (["{config}", "--config", "{config}", "-o", "{out}"], "not an .npz archive"),
     (["{params}", "--config", "{config}", "-o", "{nodir}"], "directory does not exist"),
