@@ -47,11 +47,6 @@ def array_field(kind: str, *dims: str) -> Any:
     return field(metadata={"array": (kind, dims)})
 
 
-def array_fields(record: Any) -> list[str]:
-    """Names of the array fields of a network record, in declaration order."""
-    return [f.name for f in fields(record) if "array" in f.metadata]
-
-
 def _check_record(record: Any) -> dict[str, int]:
     """Convert and check every field of a frozen network record; returns its dimension sizes.
 

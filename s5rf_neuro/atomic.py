@@ -53,12 +53,6 @@ def write_text_atomic(path: str | os.PathLike[str], text: str) -> None:
         temporary.write_text(text, encoding="utf-8")
 
 
-def write_bytes_atomic(path: str | os.PathLike[str], data: bytes) -> None:
-    """Write `data` to `path`, atomically (see `atomic_path`)."""
-    with atomic_path(path) as temporary:
-        temporary.write_bytes(data)
-
-
 def create_temporary(target: Path) -> Path:
     """Create an empty file with an unused hidden name next to `target`, and return its path.
 

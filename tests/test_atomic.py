@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from s5rf_neuro.atomic import atomic_path, write_bytes_atomic, write_text_atomic
+from s5rf_neuro.atomic import atomic_path, write_text_atomic
 
 
 def test_atomic_path_renames_the_written_temporary_over_the_target(tmp_path: Path) -> None:
@@ -57,15 +57,6 @@ def test_text_helper_writes_and_overwrites_utf8(tmp_path: Path) -> None:
     write_text_atomic(str(target), "second\n")
     assert target.read_text(encoding="utf-8") == "second\n"
     assert os.listdir(tmp_path) == ["results.md"]
-
-
-def test_bytes_helper_writes_and_overwrites(tmp_path: Path) -> None:
-    target = tmp_path / "blob.bin"
-    write_bytes_atomic(target, bytes(range(256)))
-    assert target.read_bytes() == bytes(range(256))
-    write_bytes_atomic(target, b"")
-    assert target.read_bytes() == b""
-    assert os.listdir(tmp_path) == ["blob.bin"]
 
 
 def test_new_file_gets_the_permissions_of_a_plain_open(tmp_path: Path) -> None:
