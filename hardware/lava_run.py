@@ -3,7 +3,7 @@
 `run_lava` builds the process graph once for all N samples (compiling a Lava
 graph costs far more than a sample), plays the samples back to back and lets
 every process reset itself at its own sample boundaries (schedule in
-`hardware.lava_processes`). It runs N·T + L + 1 Lava steps in chunks of at
+`hardware.lava_procs.process`). It runs N·T + L + 1 Lava steps in chunks of at
 most `CHUNK_STEPS`, and after each chunk drains the spike and score
 recordings, dropping each layer's latency (`lava_builder.layer_latency`) so
 that spikes[l][n, τ] is directly comparable to the golden simulator's.
@@ -18,8 +18,6 @@ chip, and the external recording pipes would need checking on real hardware.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
@@ -116,9 +114,7 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progres
     recorder = _Recorder(built, count, steps, score_dtype)
     total = count * steps + built.latencies[-1]
     done = 0
-    with warnings.catch_warnings(), tqdm(total=count, desc="lava", unit="sample", disable=not progress) as bar:
-        # Lava's model discovery imports every module next to ours and warns about those it cannot run alone.
-        warnings.filterwarnings("ignore", message="Cannot import module", category=UserWarning)
+    with tqdm(total=count, desc="lava", unit="sample", disable=not progress) as bar:
         try:
             while done < total:
                 chunk = min(CHUNK_STEPS, total - done)

@@ -23,8 +23,11 @@ Sources of the `loihi2` figures:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from s5rf_neuro.errors import TargetError
 
@@ -92,6 +95,54 @@ class TargetSpec:
     def decay_one(self) -> int:
         """The integer that represents a decay of 1.0."""
         return 1 << self.decay_bits
+
+    @property
+    def payload_max(self) -> int:
+        """Largest value a graded spike carries."""
+        return (1 << self.spike_payload_bits) - 1
+
+    def check_weights(self, owner: str, mantissas: np.ndarray, exponent: int, kind: str = "") -> None:
+        """Refuse a connection whose mantissas or exponent the target cannot hold.
+
+        owner: what the connection feeds ("layer0", "readout"); kind: which of
+        its matrices ("real", "imaginary"), or "" for the only one. Raises
+        `TargetError` naming both and the limit.
+        """
+        what = f"{owner}: {kind + ' ' if kind else ''}weight"
+        if mantissas.size and (mantissas.min() < self.weight_min or mantissas.max() > self.weight_max):
+            raise TargetError(
+                f"{what} mantissas span [{mantissas.min()}, {mantissas.max()}], beyond the {self.weight_bits}-bit "
+                f"range [{self.weight_min}, {self.weight_max}] of target {self.name}"
+            )
+        if not self.weight_exp_min <= exponent <= self.weight_exp_max:
+            raise TargetError(
+                f"{what} exponent {exponent} outside the limit [{self.weight_exp_min}, {self.weight_exp_max}] "
+                f"of target {self.name}"
+            )
+
+    def check_payload(self, owner: str, peak: float) -> None:
+        """Refuse graded spikes of `owner` that can reach `peak`, beyond the spike payload."""
+        if peak > self.payload_max:
+            raise TargetError(
+                f"{owner} can reach {peak:g}, more than the {self.spike_payload_bits}-bit spike payload "
+                f"({self.payload_max}) of target {self.name}"
+            )
+
+    def graded_peaks(self, input_peak: float, skips: Iterable[bool]) -> list[float]:
+        """Largest value each layer's input carries, then the readout's, checked against the payload.
+
+        input_peak: the largest input spike count; skips: per layer, whether
+        it is a skip layer. A skip layer sends its spikes plus its input (so
+        one more than its input's peak), any other layer binary spikes (1).
+        Raises `TargetError` (`check_payload`) for the first value beyond the
+        graded spike payload.
+        """
+        peaks = [input_peak]
+        self.check_payload("the input", input_peak)
+        for index, skip in enumerate(skips):
+            peaks.append(peaks[-1] + 1 if skip else 1)
+            self.check_payload(f"layer {index}: its output", peaks[-1])
+        return peaks
 
     def with_weight_bits(self, bits: int) -> "TargetSpec":
         """This spec with another weight mantissa width (for bit sweeps)."""
