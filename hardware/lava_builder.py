@@ -175,8 +175,8 @@ class _Factory:
 def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> LavaNetwork:
     """Build the process graph that runs `network` on `inputs` (N, T, H) spike counts back to back.
 
-    record_buffer: messages each recording pipe holds (at least the steps of
-    one `run` call, or the run blocks). Raises `TargetError` for an integer
+    record_buffer: samples each recording pipe holds (at least the samples that
+    finish within one `run` call, or the run blocks). Raises `TargetError` for an integer
     network Lava's `Dense` cannot represent.
     """
     if not isinstance(network, (FloatNetwork, IntNetwork)):

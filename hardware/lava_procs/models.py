@@ -112,12 +112,14 @@ class _NeuronModel(_Scheduled):
         if k < 0:
             self.s_out.send(np.zeros_like(a_skip))
             return
-        if k % self.period[0] == 0:
+        step = k % int(self.period[0])
+        if step == 0:
             self.re = np.zeros_like(self.re)
             self.im = np.zeros_like(self.im)
         spikes = self._update(a_re, a_im)
-        if self.recording(k):
-            self.s_rec.send(spikes)
+        self.recorded[step] = spikes
+        if step == len(self.recorded) - 1 and self.recording(k):
+            self.s_rec.send(self.recorded)
         self.s_out.send(spikes + a_skip if self.num_message_bits[0] else spikes)
 
 
@@ -132,6 +134,7 @@ class PyS5RFNeuronFixed(_NeuronModel, _FixedArithmetic):
     a_in_skip: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=8)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)
     s_rec: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int8, precision=1)
+    recorded: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=1)
     decay_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
     decay_im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
     threshold: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
@@ -164,6 +167,7 @@ class PyS5RFNeuronFloat(_NeuronModel):
     a_in_skip: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
     s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
     s_rec: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int8, precision=1)
+    recorded: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=1)
     decay_re: np.ndarray = LavaPyType(np.ndarray, float)
     decay_im: np.ndarray = LavaPyType(np.ndarray, float)
     threshold: np.ndarray = LavaPyType(np.ndarray, float)

@@ -15,11 +15,12 @@ Lava's `Dense` delays by one step, so a builder gives layer l the offset
 l + 1 and the readout of L layers the offset L + 1; every input a process
 receives then belongs to the (n, τ) it is working on.
 
-Recording. For 0 ≤ k < num_steps a neuron sends its spikes of step k on
-`s_rec`, and the readout sends each finished sample's score on `score_rec`.
-Both are external pipes (`OutPort.flag_external_pipe`) that the host drains
-between runs, one vector message per step or sample, far cheaper than reading
-recorded Vars (Lava transfers a Var element by element).
+Recording. A neuron collects the spikes of each sample in `recorded` and,
+at the sample's last step, sends them on `s_rec`; the readout sends each
+finished sample's score on `score_rec`. Both are external pipes
+(`OutPort.flag_external_pipe`) that the host drains between runs, one message
+per sample, far cheaper than reading recorded Vars (Lava transfers a Var
+element by element) or one message per step.
 """
 
 from __future__ import annotations
@@ -100,7 +101,8 @@ class S5RFNeuron(AbstractProcess):
 
     The fixed_pt model calls `hardware.neuron.int_neuron_step`, the golden
     simulator's arithmetic, and counts clipped state words in `saturation`.
-    Each step's spikes also go to the `s_rec` pipe (see the module docstring).
+    Each sample's spikes, (T, P) int8, go to the `s_rec` pipe at its last step
+    (see the module docstring).
 
     Parameters
     ----------
@@ -116,7 +118,7 @@ class S5RFNeuron(AbstractProcess):
     num_steps : int
         N·T, time steps that are recorded.
     record_buffer : int
-        Messages the `s_rec` pipe holds before the process blocks.
+        Samples the `s_rec` pipe holds before the process blocks.
     num_message_bits : int
         0: `s_out` sends binary spikes; else it sends spikes + u as graded
         spikes of this payload width (bits).
@@ -133,7 +135,7 @@ class S5RFNeuron(AbstractProcess):
     -------
     >>> layer = S5RFNeuron(decay_re=np.array([3900]), decay_im=np.array([800]),
     ...                    threshold=np.array([5000]), period=32, offset=1,
-    ...                    num_steps=320, record_buffer=512, num_message_bits=0)
+    ...                    num_steps=320, record_buffer=18, num_message_bits=0)
     One neuron with λ̄ ≈ (3900 + 800i)/4096, resetting every 32 steps and
     working one step behind the Lava clock (behind one `Dense`).
     """
@@ -160,8 +162,9 @@ class S5RFNeuron(AbstractProcess):
         self.a_in_im = InPort(shape=shape)
         self.a_in_skip = InPort(shape=shape)
         self.s_out = OutPort(shape=shape)
-        self.s_rec = OutPort(shape=shape)
+        self.s_rec = OutPort(shape=(int(period), shape[0]))
         self.s_rec.flag_external_pipe(buffer_size=record_buffer)
+        self.recorded = Var(shape=(int(period), shape[0]), init=0)
         self.decay_re = Var(shape=shape, init=decay_re)
         self.decay_im = Var(shape=shape, init=decay_im)
         self.threshold = Var(shape=shape, init=threshold)
@@ -192,7 +195,7 @@ class S5RFReadout(AbstractProcess):
     decay : np.ndarray
         (O,) d in (0, 1) (floating_pt), or d·2**decay_bits rounded (fixed_pt).
     period, offset, num_steps, record_buffer : int
-        As for `S5RFNeuron` (the buffer counts samples here).
+        As for `S5RFNeuron`.
     decay_bits, decay_rounding, state_bits :
         As for `S5RFNeuron` (fixed_pt).
     name : str, optional
