@@ -39,16 +39,19 @@ DECAY_ROUNDINGS = ("floor", "nearest")
 
 
 def _scalar(value: int) -> Var:
+    """A (1,) integer Var."""
     return Var(shape=(1,), init=int(value))
 
 
 def _schedule(process: AbstractProcess, period: int, offset: int, num_steps: int) -> None:
+    """The schedule Vars `period`, `offset`, `num_steps` (module docstring)."""
     process.period = _scalar(period)
     process.offset = _scalar(offset)
     process.num_steps = _scalar(num_steps)
 
 
 def _arithmetic(process: AbstractProcess, decay_bits: int, decay_rounding: str, state_bits: int) -> None:
+    """The number-format Vars `decay_bits`, `decay_rounding` (index into DECAY_ROUNDINGS), `state_bits`."""
     if decay_rounding not in DECAY_ROUNDINGS:
         raise ValueError(f"decay_rounding must be one of {DECAY_ROUNDINGS}, got {decay_rounding!r}")
     process.decay_bits = _scalar(decay_bits)
