@@ -59,7 +59,7 @@ THRESHOLD_SCALE = 0.02
 CALIBRATION_SAMPLES = 64
 REPEATS = 5
 """Start-up runs per network and side (the median is reported)."""
-LONG_REPEATS = 2
+LONG_REPEATS = 3
 """N-sample runs per network and side (the median is reported)."""
 DENSE_PARAMETERS = ("weight_exp", "num_weight_bits", "sign_mode")
 """The `Dense` parameters (besides weights and message bits) a stock copy takes over."""
