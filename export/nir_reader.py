@@ -106,7 +106,7 @@ def graph_to_network(graph: nir.NIRGraph, source: str = "NIR graph") -> Network:
             return FloatNetwork(layers=layers, readout=readout, metadata=network_metadata)
         target = _target(entries.scalar("target", "dict"), source)
         return IntNetwork(layers=layers, readout=readout, target=target, metadata=network_metadata)
-    except NetworkError as err:
+    except (NetworkError, TargetError) as err:
         raise FormatError(f"{source}: {err}") from None
 
 

@@ -193,14 +193,6 @@ def _time_steps(network: FloatNetwork) -> int | None:
     return int(steps) if isinstance(steps, (int, np.integer)) and steps > 0 else None
 
 
-def _layer_input_maxima(network: FloatNetwork, first_input_max: float) -> list[float]:
-    """Largest value each layer's input can take, and last the readout's input."""
-    maxima = [first_input_max]
-    for layer in network.layers:
-        maxima.append(1.0 + maxima[-1] if layer.skip else 1.0)
-    return maxima
-
-
 def quantise(
     network: FloatNetwork,
     target: TargetSpec,
@@ -222,7 +214,7 @@ def quantise(
     else unbounded). Raises `TargetError` for a float target, a network whose
     state saturates on the calibration inputs beyond `max_saturation_fraction`
     of the state updates, a connection whose weights all round to zero, an
-    output beyond the spike payload, or thresholds that cannot be represented.
+    input or output beyond the spike payload, or thresholds that cannot be represented.
     """
     if not target.quantized:
         raise TargetError(f"target {target.name!r} is not a fixed-point target; nothing to quantise")
@@ -234,13 +226,7 @@ def quantise(
         peaks = simulate(gauged, calibration_inputs).state_peak
         input_max = float(calibration_inputs.max(initial=1))
     time_steps = time_steps if time_steps is not None else _time_steps(network)
-    input_maxima = _layer_input_maxima(network, input_max)
-    payload_max = (1 << target.spike_payload_bits) - 1
-    for index, value in enumerate(input_maxima[1:]):
-        if value > payload_max:
-            raise TargetError(
-                f"layer {index}: its output can reach {value:g}, more than the {target.spike_payload_bits}-bit spike payload ({payload_max})"
-            )
+    input_maxima = target.graded_peaks(input_max, (layer.skip for layer in network.layers))
 
     int_layers: list[IntLayer] = []
     layer_reports: list[dict[str, Any]] = []

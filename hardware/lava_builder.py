@@ -13,7 +13,7 @@ as the weighted path, and the neuron sends spikes + input as a graded spike,
 so that the next layer receives exactly what the golden simulator feeds it.
 
 Latency: every `Dense` delays by one step, so layer l works on golden step
-k at Lava step k + l + 2 (offset l + 1 in `lava_processes`), the readout at
+k at Lava step k + l + 2 (offset l + 1 in `lava_procs.process`), the readout at
 k + L + 2 (offset L + 1). The source plays golden step k at Lava step k + 1.
 
 Integer weights. Lava's bit-accurate `Dense` clips its weights to 8 bits,
@@ -37,8 +37,9 @@ from lava.proc.dense.process import Dense
 from lava.utils.weightutils import SignMode
 
 from s5rf_neuro.errors import S5RFError, TargetError
-from s5rf_neuro.hardware.lava_processes import S5RFNeuron, S5RFReadout, SpikeSource
+from s5rf_neuro.hardware.lava_procs.process import S5RFNeuron, S5RFReadout, SpikeSource
 from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout, Network
+from s5rf_neuro.hardware.target import LOIHI2
 
 LAVA_WEIGHT_BITS = 8
 """Bits Lava's `Dense` keeps of a weight before truncation (mixed sign: one more)."""
@@ -96,26 +97,12 @@ def int_dense(weight: np.ndarray, exponent: int, weight_bits: int, message_bits:
     )
 
 
-def input_peaks(network: Network, input_peak: int) -> list[int]:
-    """Largest value each layer's input can carry, then the readout's: input counts, 1, or a skip sum."""
-    peaks = [int(input_peak)]
-    for layer in network.layers:
-        peaks.append(peaks[-1] + 1 if layer.skip else 1)
-    return peaks
-
-
-def _check_int_connection(name: str, weight: np.ndarray, exponent: int, peak: int, network: IntNetwork) -> None:
-    """Refuse what Lava's `Dense` cannot hold: mantissas beyond the target, int32 accumulator overflow."""
-    target = network.target
-    if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
-        raise TargetError(
-            f"{name}: weight mantissas span [{weight.min()}, {weight.max()}], outside the "
-            f"{target.weight_bits}-bit range [{target.weight_min}, {target.weight_max}] of target {target.name}"
-        )
-    scale = LAVA_WEIGHT_BITS + 1 - target.weight_bits
+def _check_accumulator(what: str, weight: np.ndarray, exponent: int, peak: int, weight_bits: int) -> None:
+    """Refuse a connection whose synaptic input can overflow the int32 accumulator of Lava's `Dense`."""
+    scale = LAVA_WEIGHT_BITS + 1 - weight_bits
     bound = (int(np.abs(weight).sum(axis=1).max(initial=0)) * peak) << max(scale, exponent)
     if bound >= ACCUMULATOR_LIMIT:
-        raise TargetError(f"{name}: synaptic input can reach {bound}, beyond the int32 accumulator of Lava's Dense")
+        raise TargetError(f"{what}: synaptic input can reach {bound}, beyond the int32 accumulator of Lava's Dense")
 
 
 class _Factory:
@@ -124,23 +111,39 @@ class _Factory:
     def __init__(self, network: Network, period: int, num_steps: int, record_buffer: int, input_peak: int) -> None:
         self.network = network
         self.fixed = isinstance(network, IntNetwork)
-        self.target = network.target if isinstance(network, IntNetwork) else None
-        self.peaks = input_peaks(network, input_peak)
-        self.common = dict(period=period, num_steps=num_steps, record_buffer=record_buffer, target=self.target)
+        self.target = network.target if isinstance(network, IntNetwork) else LOIHI2
+        skips = [layer.skip for layer in network.layers]
+        # float connections cannot overflow: their peaks go unused
+        self.peaks = self.target.graded_peaks(input_peak, skips) if self.fixed else [0] * (len(skips) + 1)
+        self.common = dict(period=period, num_steps=num_steps, record_buffer=record_buffer)
+        self.formats = dict(decay_bits=self.target.decay_bits, decay_rounding=self.target.decay_rounding,
+                            state_bits=self.target.state_bits)
 
-    def dense(self, weight: np.ndarray, exponent: int, graded: bool, peak: int, name: str) -> Dense:
-        """A connection with real weights (mantissas and exponent for an integer network)."""
+    def message_bits(self, graded: bool) -> int:
+        """Payload width of a graded connection (0: binary spikes)."""
+        if not graded:
+            return 0
+        return self.target.spike_payload_bits if self.fixed else FLOAT_MESSAGE_BITS
+
+    def source(self, inputs: np.ndarray) -> SpikeSource:
+        """The process playing `inputs` (N, T, H) back to back."""
+        count, steps, channels = inputs.shape
+        flat = inputs.reshape(count * steps, channels).astype(np.int32 if self.fixed else np.float64)
+        return SpikeSource(data=flat, num_message_bits=self.message_bits(True), name="source")
+
+    def dense(self, weight: np.ndarray, exponent: int, graded: bool, peak: int, owner: str, part: str) -> Dense:
+        """A connection with real weights (mantissas and exponent for an integer network) into `owner`."""
+        name = f"{owner.replace(' ', '')}_{part}"
         if not self.fixed:
-            return Dense(weights=np.asarray(weight, dtype=np.float64),
-                         num_message_bits=FLOAT_MESSAGE_BITS if graded else 0, name=name)
-        _check_int_connection(name, weight, exponent, peak, self.network)
-        return int_dense(weight, exponent, self.target.weight_bits,
-                         self.target.spike_payload_bits if graded else 0, name)
+            return Dense(weights=np.asarray(weight, dtype=np.float64), num_message_bits=self.message_bits(graded),
+                         name=name)
+        _check_accumulator(f"{owner}, {part} weights", weight, exponent, peak, self.target.weight_bits)
+        return int_dense(weight, exponent, self.target.weight_bits, self.message_bits(graded), name)
 
     def layer(self, index: int, graded: bool) -> tuple[S5RFNeuron, list[tuple[Dense, InPort]]]:
         """Layer `index`'s neurons and its incoming connections, each with the neuron port it drives."""
         layer = self.network.layers[index]
-        name, peak = f"layer{index}", self.peaks[index]
+        label, peak = f"layer {index}", self.peaks[index]
         if isinstance(layer, IntLayer):
             weights = [(layer.weight_re, layer.weight_exp_re), (layer.weight_im, layer.weight_exp_im)]
             decays = (layer.decay_re, layer.decay_im)
@@ -148,43 +151,39 @@ class _Factory:
             weights = [(layer.weight.real, 0), (layer.weight.imag, 0)]
             decays = (layer.decay.real, layer.decay.imag)
         neuron = S5RFNeuron(decay_re=decays[0], decay_im=decays[1], threshold=layer.threshold,
-                            offset=layer_latency(index), name=name, **self.common)
-        wired = [(self.dense(*weights[0], graded, peak, f"{name}_re"), neuron.a_in_re)]
+                            offset=layer_latency(index), num_message_bits=self.message_bits(layer.skip),
+                            name=label.replace(" ", ""),
+                            **self.common, **self.formats)
+        wired = [(self.dense(*weights[0], graded, peak, label, "re"), neuron.a_in_re)]
         if layer.uses_imag_weights:
-            wired.append((self.dense(*weights[1], graded, peak, f"{name}_im"), neuron.a_in_im))
+            wired.append((self.dense(*weights[1], graded, peak, label, "im"), neuron.a_in_im))
         if layer.skip:
             identity = np.eye(layer.num_neurons, layer.num_inputs, dtype=np.int64)
-            wired.append((self.dense(identity, 0, graded, peak, f"{name}_skip"), neuron.a_in_skip))
+            wired.append((self.dense(identity, 0, graded, peak, label, "skip"), neuron.a_in_skip))
         return neuron, wired
 
     def readout(self, graded: bool) -> tuple[S5RFReadout, Dense]:
         """The readout and its incoming connection."""
         readout = self.network.readout
         exponent = readout.weight_exp if isinstance(readout, IntReadout) else 0
-        dense = self.dense(readout.weight, exponent, graded, self.peaks[-1], "readout_w")
+        dense = self.dense(readout.weight, exponent, graded, self.peaks[-1], "readout", "w")
         process = S5RFReadout(decay=readout.decay, offset=readout_latency(len(self.network.layers)),
-                              name="readout", **self.common)
+                              name="readout", **self.common, **self.formats)
         return process, dense
 
 
 def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> LavaNetwork:
     """Build the process graph that runs `network` on `inputs` (N, T, H) spike counts back to back.
 
-    record_buffer: messages each recording pipe holds (at least the steps of
-    one `run` call, or the run blocks). Raises `TargetError` for an integer
+    record_buffer: samples each recording pipe holds (at least the samples that
+    finish within one `run` call, or the run blocks). Raises `TargetError` for an integer
     network Lava's `Dense` cannot represent.
     """
     if not isinstance(network, (FloatNetwork, IntNetwork)):
         raise S5RFError(f"cannot build Lava processes for a {type(network).__name__}")
-    count, steps, channels = inputs.shape
+    count, steps, _ = inputs.shape
     factory = _Factory(network, steps, count * steps, record_buffer, int(inputs.max(initial=0)))
-    if factory.target is not None and factory.peaks[0] >= 1 << factory.target.spike_payload_bits:
-        raise TargetError(
-            f"input spike counts reach {factory.peaks[0]}, beyond the {factory.target.spike_payload_bits}-bit "
-            f"graded spike payload of target {factory.target.name}"
-        )
-    flat = inputs.reshape(count * steps, channels).astype(np.int32 if factory.fixed else np.float64)
-    source = SpikeSource(inputs=flat, name="source")
+    source = factory.source(inputs)
     provider: OutPort = source.s_out
     graded = True  # the source sends spike counts
     neurons: list[S5RFNeuron] = []

@@ -3,10 +3,12 @@
 `run_lava` builds the process graph once for all N samples (compiling a Lava
 graph costs far more than a sample), plays the samples back to back and lets
 every process reset itself at its own sample boundaries (schedule in
-`hardware.lava_processes`). It runs N·T + L + 1 Lava steps in chunks of at
+`hardware.lava_procs.process`). It runs N·T + L + 1 Lava steps in chunks of at
 most `CHUNK_STEPS`, and after each chunk drains the spike and score
-recordings, dropping each layer's latency (`lava_builder.layer_latency`) so
-that spikes[l][n, τ] is directly comparable to the golden simulator's.
+recordings of the samples finished so far (one message per sample and
+process; each process's latency, `lava_builder.layer_latency`, is already
+taken out by its schedule), so that spikes[l][n, τ] is directly comparable to
+the golden simulator's.
 
 Backends: "cpu" runs `Loihi2SimCfg` with the `fixed_pt` process models for
 an `IntNetwork` (Lava's bit-accurate `Dense` + `hardware.neuron` arithmetic)
@@ -18,8 +20,6 @@ chip, and the external recording pipes would need checking on real hardware.
 """
 
 from __future__ import annotations
-
-import warnings
 
 import numpy as np
 
@@ -36,7 +36,7 @@ from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
 
 BACKENDS = ("cpu", "loihi2-hw")
 CHUNK_STEPS = 512
-"""Lava steps per `run` call; the recording pipes hold that many messages."""
+"""Lava steps per `run` call; the recording pipes hold the samples that finish within one (CHUNK_STEPS // T + 2)."""
 
 
 def run_config(network: Network, backend: str) -> RunConfig:
@@ -68,26 +68,30 @@ def _check_inputs(network: Network, inputs: np.ndarray) -> np.ndarray:
 
 
 class _Recorder:
-    """Collects the recordings of a built network as the Lava steps advance."""
+    """Collects the recordings of a built network as the Lava steps advance, one message per sample."""
 
     def __init__(self, built: LavaNetwork, count: int, steps: int, score_dtype: type) -> None:
         self.built = built
         self.count, self.steps = count, steps
-        self.spikes = [np.zeros((count * steps, n.s_rec.shape[0]), dtype=bool) for n in built.neurons]
+        self.spikes = [np.zeros((count, steps, n.s_rec.shape[1]), dtype=bool) for n in built.neurons]
         self.received = [0] * len(built.neurons)
         self.scores = np.zeros((count, built.readout.score_rec.shape[0]), dtype=score_dtype)
         self.samples_done = 0
+
+    def _finished(self, lava_steps: int, latency: int) -> int:
+        """Samples a process of this latency has finished within the first `lava_steps` steps."""
+        return min(max(lava_steps - latency, 0) // self.steps, self.count)
 
     def drain(self, lava_steps: int) -> None:
         """Receive everything the processes sent in the first `lava_steps` steps."""
         latencies = self.built.latencies
         for layer, neuron in enumerate(self.built.neurons):
-            ready = min(max(lava_steps - latencies[layer], 0), self.count * self.steps)
+            ready = self._finished(lava_steps, latencies[layer])
             pipe = neuron.s_rec.external_pipe_csp_recv_port
-            for k in range(self.received[layer], ready):
-                self.spikes[layer][k] = pipe.recv()
+            for n in range(self.received[layer], ready):
+                self.spikes[layer][n] = pipe.recv()
             self.received[layer] = ready
-        ready = min(max(lava_steps - latencies[-1], 0) // self.steps, self.count)
+        ready = self._finished(lava_steps, latencies[-1])
         pipe = self.built.readout.score_rec.external_pipe_csp_recv_port
         for n in range(self.samples_done, ready):
             self.scores[n] = pipe.recv()
@@ -112,13 +116,11 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progres
     score_dtype = np.int64 if fixed else np.float64
     if count == 0 or steps == 0:
         return _empty_result(network, count, steps, score_dtype)
-    built = build_lava(network, inputs, record_buffer=CHUNK_STEPS)
+    built = build_lava(network, inputs, record_buffer=CHUNK_STEPS // steps + 2)
     recorder = _Recorder(built, count, steps, score_dtype)
     total = count * steps + built.latencies[-1]
     done = 0
-    with warnings.catch_warnings(), tqdm(total=count, desc="lava", unit="sample", disable=not progress) as bar:
-        # Lava's model discovery imports every module next to ours and warns about those it cannot run alone.
-        warnings.filterwarnings("ignore", message="Cannot import module", category=UserWarning)
+    with tqdm(total=count, desc="lava", unit="sample", disable=not progress) as bar:
         try:
             while done < total:
                 chunk = min(CHUNK_STEPS, total - done)
@@ -132,9 +134,8 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progres
         finally:
             if built.readout.runtime is not None:
                 built.readout.stop()
-    spikes = [s.reshape(count, steps, -1) for s in recorder.spikes]
     return SimulationResult(
-        spikes=spikes,
+        spikes=recorder.spikes,
         scores=recorder.scores,
         predictions=np.argmax(recorder.scores, axis=1).astype(np.int64),
         saturation=saturation,

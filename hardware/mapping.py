@@ -1,6 +1,6 @@
 """Assign an integer S5-RF network's neurons and synapses to neuro cores.
 
-Model of the hardware (the `TargetSpec` limits, DESIGN §5):
+Model of the hardware (the `TargetSpec` limits, docs/design.md §5):
 
 - a neuron and all its input synapses live on one core (synapses are stored
   at the destination, as on Loihi); a complex S5-RF neuron is one neuron
@@ -15,7 +15,8 @@ Model of the hardware (the `TargetSpec` limits, DESIGN §5):
 
 `map_network` refuses (`TargetError`, naming the layer and the limit) a
 network whose single neuron needs more synapses than a core holds, or whose
-weights, exponents, thresholds or graded spikes do not fit the target.
+graded spikes do not fit the target's payload; weights, exponents and
+thresholds fit the target by construction of the `IntNetwork`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from s5rf_neuro.errors import TargetError
-from s5rf_neuro.hardware.network import IntLayer, IntNetwork
+from s5rf_neuro.hardware.network import IntNetwork
 
 
 @dataclass(frozen=True)
@@ -117,34 +118,6 @@ class MappingReport:
         return "\n".join(rows)
 
 
-def _check_formats(name: str, layer: IntLayer, network: IntNetwork, payload: int) -> None:
-    """Refuse numbers that do not fit the target's formats."""
-    target = network.target
-    for kind, weight, exponent in (
-        ("real", layer.weight_re, layer.weight_exp_re),
-        ("imaginary", layer.weight_im, layer.weight_exp_im),
-    ):
-        if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
-            raise TargetError(
-                f"{name}: {kind} weight mantissas span [{weight.min()}, {weight.max()}], beyond the "
-                f"{target.weight_bits}-bit limit [{target.weight_min}, {target.weight_max}]"
-            )
-        if not target.weight_exp_min <= exponent <= target.weight_exp_max:
-            raise TargetError(
-                f"{name}: {kind} weight exponent {exponent} outside the limit "
-                f"[{target.weight_exp_min}, {target.weight_exp_max}]"
-            )
-    if layer.threshold.size and (layer.threshold.min() < 0 or layer.threshold.max() > target.threshold_max):
-        raise TargetError(
-            f"{name}: thresholds span [{layer.threshold.min()}, {layer.threshold.max()}], beyond the "
-            f"{target.threshold_bits}-bit limit {target.threshold_max}"
-        )
-    if payload >= 1 << target.spike_payload_bits:
-        raise TargetError(
-            f"{name}: skip outputs reach {payload}, beyond the {target.spike_payload_bits}-bit graded spike limit"
-        )
-
-
 def _place(name: str, neurons: int, fan_in: int, network: IntNetwork, first_core: int) -> tuple[LayerMapping, list[CoreUse]]:
     """Spread `neurons` of one layer with `fan_in` synapses each over fresh cores."""
     target = network.target
@@ -172,28 +145,15 @@ def map_network(network: IntNetwork) -> MappingReport:
     target = network.target
     layers: list[LayerMapping] = []
     cores: list[CoreUse] = []
-    payload = 1
+    target.graded_peaks(1, (layer.skip for layer in network.layers))
     for index, layer in enumerate(network.layers):
-        name = f"layer{index}"
-        payload = payload + 1 if layer.skip else 1
-        _check_formats(name, layer, network, payload)
+        name = f"layer {index}"
         fan_in = layer.num_inputs * (2 if layer.uses_imag_weights else 1) + (1 if layer.skip else 0)
         placed, used = _place(name, layer.num_neurons, fan_in, network, len(cores))
         layers.append(placed)
         cores.extend(used)
     readout = network.readout
-    weight = readout.weight
-    if weight.size and (weight.min() < target.weight_min or weight.max() > target.weight_max):
-        raise TargetError(
-            f"readout: weight mantissas span [{weight.min()}, {weight.max()}], beyond the "
-            f"{target.weight_bits}-bit limit [{target.weight_min}, {target.weight_max}]"
-        )
-    if not target.weight_exp_min <= readout.weight_exp <= target.weight_exp_max:
-        raise TargetError(
-            f"readout: weight exponent {readout.weight_exp} outside the limit "
-            f"[{target.weight_exp_min}, {target.weight_exp_max}]"
-        )
-    placed, used = _place("readout", network.output_dim, int(weight.shape[1]), network, len(cores))
+    placed, used = _place("readout", network.output_dim, int(readout.weight.shape[1]), network, len(cores))
     layers.append(placed)
     cores.extend(used)
     notes = []

@@ -18,7 +18,8 @@ Every type checks itself on construction, as NIR's primitives do: array
 fields are converted to their canonical dtype (int64, float64, complex128),
 shapes must agree (P neurons, H inputs, O outputs), floats must be finite and
 values in range; an integer network's numbers must fit its target's formats.
-A violation raises `NetworkError` naming the field; a value of the wrong kind
+A violation raises `NetworkError` naming the field (`TargetError` for a number
+beyond the target's formats); a value of the wrong kind
 altogether (text where an array belongs, floats where integers belong) is a
 programming error and raises `TypeError`.
 """
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from s5rf_neuro.errors import NetworkError
+from s5rf_neuro.errors import NetworkError, TargetError
 from s5rf_neuro.hardware.target import TargetSpec
 from s5rf_neuro.records import plain_json
 
@@ -258,17 +259,18 @@ class IntLayer:
         """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
         return bool(np.any(self.weight_im))
 
-    def check_fits(self, target: TargetSpec) -> None:
-        """Raise NetworkError unless every number of the layer fits `target`'s formats."""
-        target.check_mantissas(self.weight_re, "weight_re")
-        target.check_mantissas(self.weight_im, "weight_im")
-        target.check_exponent(self.weight_exp_re, "weight_exp_re")
-        target.check_exponent(self.weight_exp_im, "weight_exp_im")
+    def check_fits(self, target: TargetSpec, owner: str) -> None:
+        """Raise TargetError naming `owner` unless every number of the layer fits `target`'s formats."""
+        target.check_weights(owner, self.weight_re, self.weight_exp_re, "real")
+        target.check_weights(owner, self.weight_im, self.weight_exp_im, "imaginary")
         modulus_squared = self.decay_re.astype(object) ** 2 + self.decay_im.astype(object) ** 2
-        _require(all(value < target.decay_one**2 for value in modulus_squared),
-                 f"decay |λ̄_int| = |c + i·s|/2^{target.decay_bits} must be below 1")
-        _require(bool(np.all((self.threshold >= 0) & (self.threshold <= target.threshold_max))),
-                 f"threshold must lie in [0, {target.threshold_max}] state LSBs ({target.threshold_bits} unsigned bits)")
+        if not all(value < target.decay_one**2 for value in modulus_squared):
+            raise TargetError(f"{owner}: decay |λ̄_int| = |c + i·s|/2^{target.decay_bits} must be below 1")
+        if not np.all((self.threshold >= 0) & (self.threshold <= target.threshold_max)):
+            raise TargetError(
+                f"{owner}: threshold must lie in [0, {target.threshold_max}] state LSBs "
+                f"({target.threshold_bits} unsigned bits of target {target.name})"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -289,17 +291,20 @@ class IntReadout:
         _check_record(self)
         _require(self.state_scale > 0, f"readout: state_scale must be positive, got {self.state_scale}")
 
-    def check_fits(self, target: TargetSpec) -> None:
-        """Raise NetworkError unless every number of the readout fits `target`'s formats."""
-        target.check_mantissas(self.weight, "weight")
-        target.check_exponent(self.weight_exp, "weight_exp")
-        _require(bool(np.all((self.decay >= 0) & (self.decay <= target.decay_one))),
-                 f"decay must lie in [0, {target.decay_one}] (a decay of 0 to 1)")
+    def check_fits(self, target: TargetSpec, owner: str = "readout") -> None:
+        """Raise TargetError unless every number of the readout fits `target`'s formats."""
+        target.check_weights(owner, self.weight, self.weight_exp)
+        if not np.all((self.decay >= 0) & (self.decay <= target.decay_one)):
+            raise TargetError(f"{owner}: decay must lie in [0, {target.decay_one}] (a decay of 0 to 1)")
 
 
 @dataclass(frozen=True, eq=False)
 class IntNetwork:
-    """A fixed-point S5-RF network for one quantised target; its numbers fit the target's formats."""
+    """A fixed-point S5-RF network for one quantised target.
+
+    Construction raises `TargetError` when a number does not fit the target's
+    formats (weight mantissas and exponents, |λ̄_int| < 1, threshold width).
+    """
 
     layers: tuple[IntLayer, ...]
     readout: IntReadout
@@ -314,12 +319,9 @@ class IntNetwork:
             raise TypeError(f"target: expected a TargetSpec, got {type(self.target).__name__}")
         _require(self.target.quantized, f"target {self.target.name!r} is not a fixed-point target")
         _layers_chain(self)
-        parts = [(f"layer {index}", layer) for index, layer in enumerate(self.layers)] + [("readout", self.readout)]
-        for name, part in parts:
-            try:
-                part.check_fits(self.target)
-            except NetworkError as err:
-                raise NetworkError(f"{name}: {err}") from None
+        for index, layer in enumerate(self.layers):
+            layer.check_fits(self.target, f"layer {index}")
+        self.readout.check_fits(self.target)
 
     @property
     def input_dim(self) -> int:

@@ -23,12 +23,13 @@ Sources of the `loihi2` figures:
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from s5rf_neuro.errors import NetworkError, TargetError
+from s5rf_neuro.errors import TargetError
 from s5rf_neuro.records import record_from_dict
 
 DECAY_ROUNDINGS = ("nearest", "floor")
@@ -104,21 +105,6 @@ class TargetSpec:
                 f"target {self.name}: decay_rounding must be one of {', '.join(DECAY_ROUNDINGS)}, got {self.decay_rounding!r}"
             )
 
-    def check_mantissas(self, mantissas: np.ndarray, what: str) -> None:
-        """Raise NetworkError naming `what` unless every weight mantissa fits `weight_bits` signed bits."""
-        if mantissas.size and (int(mantissas.min()) < self.weight_min or int(mantissas.max()) > self.weight_max):
-            raise NetworkError(
-                f"{what}: mantissas span {int(mantissas.min())}..{int(mantissas.max())}, beyond the "
-                f"{self.weight_bits}-bit range {self.weight_min}..{self.weight_max}"
-            )
-
-    def check_exponent(self, exponent: int, what: str) -> None:
-        """Raise NetworkError naming `what` unless a connection's exponent lies in the target's range."""
-        if not self.weight_exp_min <= exponent <= self.weight_exp_max:
-            raise NetworkError(
-                f"{what}: exponent {exponent} outside the target's range {self.weight_exp_min}..{self.weight_exp_max}"
-            )
-
     @property
     def state_min(self) -> int:
         """Smallest representable neuron state (LSBs)."""
@@ -148,6 +134,54 @@ class TargetSpec:
     def decay_one(self) -> int:
         """The integer that represents a decay of 1.0."""
         return 1 << self.decay_bits
+
+    @property
+    def payload_max(self) -> int:
+        """Largest value a graded spike carries."""
+        return (1 << self.spike_payload_bits) - 1
+
+    def check_weights(self, owner: str, mantissas: np.ndarray, exponent: int, kind: str = "") -> None:
+        """Refuse a connection whose mantissas or exponent the target cannot hold.
+
+        owner: what the connection feeds ("layer0", "readout"); kind: which of
+        its matrices ("real", "imaginary"), or "" for the only one. Raises
+        `TargetError` naming both and the limit.
+        """
+        what = f"{owner}: {kind + ' ' if kind else ''}weight"
+        if mantissas.size and (mantissas.min() < self.weight_min or mantissas.max() > self.weight_max):
+            raise TargetError(
+                f"{what} mantissas span [{mantissas.min()}, {mantissas.max()}], beyond the {self.weight_bits}-bit "
+                f"range [{self.weight_min}, {self.weight_max}] of target {self.name}"
+            )
+        if not self.weight_exp_min <= exponent <= self.weight_exp_max:
+            raise TargetError(
+                f"{what} exponent {exponent} outside the limit [{self.weight_exp_min}, {self.weight_exp_max}] "
+                f"of target {self.name}"
+            )
+
+    def check_payload(self, owner: str, peak: float) -> None:
+        """Refuse graded spikes of `owner` that can reach `peak`, beyond the spike payload."""
+        if peak > self.payload_max:
+            raise TargetError(
+                f"{owner} can reach {peak:g}, more than the {self.spike_payload_bits}-bit spike payload "
+                f"({self.payload_max}) of target {self.name}"
+            )
+
+    def graded_peaks(self, input_peak: float, skips: Iterable[bool]) -> list[float]:
+        """Largest value each layer's input carries, then the readout's, checked against the payload.
+
+        input_peak: the largest input spike count; skips: per layer, whether
+        it is a skip layer. A skip layer sends its spikes plus its input (so
+        one more than its input's peak), any other layer binary spikes (1).
+        Raises `TargetError` (`check_payload`) for the first value beyond the
+        graded spike payload.
+        """
+        peaks = [input_peak]
+        self.check_payload("the input", input_peak)
+        for index, skip in enumerate(skips):
+            peaks.append(peaks[-1] + 1 if skip else 1)
+            self.check_payload(f"layer {index}: its output", peaks[-1])
+        return peaks
 
     def with_weight_bits(self, bits: int) -> "TargetSpec":
         """This spec with another weight mantissa width (for bit sweeps)."""

@@ -7,18 +7,21 @@ them with `hardware.golden.simulate` on the same samples.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from s5rf_neuro.config import S5RFConfig
-from s5rf_neuro.errors import NetworkError, S5RFError, TargetError
+from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.export.pipeline import convert
 from s5rf_neuro.export.quantise import quantise
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
 from s5rf_neuro.hardware.lava_builder import build_lava
+from s5rf_neuro.hardware.lava_procs import models
+from s5rf_neuro.hardware.lava_procs.process import DECAY_ROUNDINGS
 from s5rf_neuro.hardware.lava_run import run_lava
 from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import LOIHI2
@@ -90,9 +93,14 @@ def test_float_model_matches_float_network(skip_networks, digits_test_set):
     np.testing.assert_array_equal(lava.predictions, golden.predictions)
 
 
-def _narrow_network(rng: np.random.Generator, bits: int, exponents: tuple[int, int, int], skip: bool) -> IntNetwork:
-    """One layer with `bits`-bit weights spanning the full mantissa range and the given exponents (re, im, readout)."""
-    target = LOIHI2.with_weight_bits(bits)
+def _narrow_network(
+    rng: np.random.Generator, bits: int, exponents: tuple[int, int, int], skip: bool, **formats
+) -> IntNetwork:
+    """One layer with `bits`-bit weights spanning the full mantissa range and the given exponents (re, im, readout).
+
+    formats: other `TargetSpec` fields (decay bits, rounding, state bits).
+    """
+    target = dataclasses.replace(LOIHI2.with_weight_bits(bits), **formats)
     low, high = target.weight_min, target.weight_max
     neurons = inputs = 12
     weight_re = rng.integers(low, high + 1, (neurons, inputs))
@@ -112,7 +120,7 @@ def _narrow_network(rng: np.random.Generator, bits: int, exponents: tuple[int, i
     )
     readout = IntReadout(
         weight=rng.integers(low, high + 1, (3, neurons)), weight_exp=exponents[2],
-        decay=np.full(3, 3000, dtype=np.int64), state_scale=1.0,
+        decay=np.full(3, round(0.73 * target.decay_one), dtype=np.int64), state_scale=1.0,
     )
     return IntNetwork(layers=(layer,), readout=readout, target=target)
 
@@ -129,6 +137,52 @@ def test_weight_formats_and_graded_inputs_are_exact(bits, exponents, skip):
     golden = simulate(network, inputs)
     assert golden.spikes[0].any() and not golden.spikes[0].all()
     assert_bit_exact(run_lava(network, inputs), golden)
+
+
+def test_number_formats_reach_the_models_through_vars():
+    """Decay bits, rounding and state width other than loihi2's: Lava still equals golden, saturation included."""
+    rng = np.random.default_rng(11)
+    network = _narrow_network(rng, 8, (3, 2, 0), True, decay_bits=9, decay_rounding="floor", state_bits=12)
+    inputs = rng.integers(0, 3, (3, 12, 12)).astype(np.uint8)
+    built = build_lava(network, inputs, record_buffer=8)
+    def value(var) -> int:
+        return int(np.ravel(var.get())[0])
+
+    for process in [*built.neurons, built.readout]:
+        assert (value(process.decay_bits), value(process.state_bits)) == (9, 12)
+        assert DECAY_ROUNDINGS[value(process.decay_rounding)] == "floor"
+    assert value(built.neurons[0].num_message_bits) == value(built.source.num_message_bits) == 8
+    golden = simulate(network, inputs)
+    assert golden.saturation[0] > 0 and golden.spikes[0].any()
+    assert_bit_exact(run_lava(network, inputs), golden)
+
+
+def test_model_discovery_executes_only_the_process_package(recwarn, monkeypatch):
+    """Lava finds each process's models by executing the modules beside it: only `lava_procs` ones, no warning."""
+    import importlib.util
+
+    from lava.magma.compiler import compiler_graphs
+
+    executed: list[Path] = []
+    original = importlib.util.spec_from_file_location
+
+    def recording(name, location, *args, **kwargs):
+        executed.append(Path(location))
+        return original(name, location, *args, **kwargs)
+
+    monkeypatch.setattr(compiler_graphs.import_utils, "spec_from_file_location", recording)
+    rng = np.random.default_rng(3)
+    built = build_lava(_narrow_network(rng, 8, (0, 0, 0), False), np.zeros((1, 2, 12), np.uint8), record_buffer=8)
+    for process, expected in (
+        (built.source, {models.PySpikeSourceFixed, models.PySpikeSourceFloat}),
+        (built.neurons[0], {models.PyS5RFNeuronFixed, models.PyS5RFNeuronFloat}),
+        (built.readout, {models.PyS5RFReadoutFixed, models.PyS5RFReadoutFloat}),
+    ):
+        assert set(compiler_graphs.ProcGroupDiGraphs._find_proc_models(process)) == expected
+    package = Path(models.__file__).parent
+    assert executed and {path.parent for path in executed} == {package}
+    assert {path.name for path in executed} == {"process.py", "models.py"}
+    assert not [w for w in recwarn if "Cannot import module" in str(w.message)]
 
 
 def test_bad_inputs_and_backends_are_refused(skip_networks):
@@ -149,7 +203,7 @@ def test_builder_refuses_what_lava_dense_cannot_hold(skip_networks):
     _, network = skip_networks
     layer = network.layers[0]
     too_wide = dataclasses.replace(layer, weight_re=layer.weight_re * 4 + 1)
-    with pytest.raises(NetworkError, match=r"layer 0: weight_re: mantissas span .* 8-bit range"):
+    with pytest.raises(TargetError, match=r"layer 0: real weight mantissas span .* 8-bit range"):
         dataclasses.replace(network, layers=(too_wide,) + network.layers[1:])
-    with pytest.raises(TargetError, match="graded spike payload"):
+    with pytest.raises(TargetError, match=r"the input can reach 300, more than the 8-bit spike payload"):
         build_lava(network, np.full((1, 4, 32), 300), record_buffer=8)

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from s5rf_neuro.errors import NetworkError, TargetError
+from s5rf_neuro.errors import TargetError
 from s5rf_neuro.hardware.mapping import map_network
 from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout, IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import LOIHI2, TargetSpec
@@ -35,7 +35,7 @@ def int_network(sizes: list[int], outputs: int, skip: list[bool], target: Target
 
 def test_digits_sized_network_fits_one_core_per_layer():
     report = map_network(int_network([32, 64, 64], 10, [False, False]))
-    assert [layer.layer for layer in report.layers] == ["layer0", "layer1", "readout"]
+    assert [layer.layer for layer in report.layers] == ["layer 0", "layer 1", "readout"]
     assert [layer.fan_in for layer in report.layers] == [64, 128, 64]
     assert [layer.synapses for layer in report.layers] == [64 * 64, 64 * 128, 10 * 64]
     assert report.cores_used == 3 and report.chips_needed == 1
@@ -44,7 +44,7 @@ def test_digits_sized_network_fits_one_core_per_layer():
     ]
     assert report.total_neurons == 138 and report.total_synapses == 4096 + 8192 + 640
     table = report.format()
-    assert "layer1" in table and "3 cores" in table
+    assert "layer 1" in table and "3 cores" in table
     assert report.to_dict()["cores_used"] == 3
 
 
@@ -63,26 +63,26 @@ def test_limits_spread_layers_over_cores_and_chips():
     assert readout.cores == 1
     assert report.cores_used == 9 and report.chips_needed == 3
     assert all(core.neurons <= 16 and core.synapses <= 1000 for core in report.cores)
-    assert sum(core.neurons for core in report.cores if core.layer == "layer1") == 50
+    assert sum(core.neurons for core in report.cores if core.layer == "layer 1") == 50
     assert [core.chip for core in report.cores] == [0, 0, 0, 0, 1, 1, 1, 1, 2]
 
 
 def test_fan_in_beyond_a_core_is_refused_naming_layer_and_limit():
     tight = dataclasses.replace(LOIHI2, name="tight", synapses_per_core=100)
-    with pytest.raises(TargetError, match=r"layer1: one neuron has 120 input synapses .* at most 100 \(synapses_per_core"):
+    with pytest.raises(TargetError, match=r"layer 1: one neuron has 120 input synapses .* at most 100 \(synapses_per_core"):
         map_network(int_network([40, 60, 8], 2, [False, False], target=tight))
 
 
 def test_formats_beyond_the_target_cannot_reach_the_mapper():
     network = int_network([8, 8, 8], 2, [False, False])
     layer = dataclasses.replace(network.layers[1], weight_exp_im=9)
-    with pytest.raises(NetworkError, match=r"layer 1: weight_exp_im: exponent 9 outside the target's range -8..7"):
+    with pytest.raises(TargetError, match=r"layer 1: imaginary weight exponent 9 outside the limit \[-8, 7\]"):
         dataclasses.replace(network, layers=(network.layers[0], layer))
     layer = dataclasses.replace(network.layers[0], weight_re=network.layers[0].weight_re + 200)
-    with pytest.raises(NetworkError, match="layer 0: weight_re: mantissas span"):
+    with pytest.raises(TargetError, match="layer 0: real weight mantissas span"):
         dataclasses.replace(network, layers=(layer, network.layers[1]))
     readout = dataclasses.replace(network.readout, weight_exp=-20)
-    with pytest.raises(NetworkError, match="readout: weight_exp: exponent -20"):
+    with pytest.raises(TargetError, match="readout: weight exponent -20"):
         dataclasses.replace(network, readout=readout)
 
 

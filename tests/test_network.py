@@ -44,6 +44,12 @@ def test_impossible_float_layers_are_refused(changes, message):
         float_layer(**changes)
 
 
+def test_integer_layers_need_a_positive_state_scale():
+    layer = random_int_network(np.random.default_rng(2), 1).layers[0]
+    with pytest.raises(NetworkError, match="state_scale must be positive"):
+        dataclasses.replace(layer, state_scale=0.0)
+
+
 def test_wrong_kinds_are_programming_errors():
     with pytest.raises(TypeError, match="threshold"):
         float_layer(threshold=np.array(["a", "b", "c"]))
@@ -69,19 +75,18 @@ def test_layers_must_chain_into_the_readout():
 @pytest.mark.parametrize(
     "where, changes, message",
     [
-        ("layer", dict(weight_re=lambda l: l.weight_re + 200), "layer 0: weight_re: mantissas span .* 8-bit range"),
-        ("layer", dict(weight_exp_im=lambda l: 9), "layer 0: weight_exp_im: exponent 9 outside"),
+        ("layer", dict(weight_re=lambda l: l.weight_re + 200), "layer 0: real weight mantissas span .* 8-bit range"),
+        ("layer", dict(weight_exp_im=lambda l: 9), "layer 0: imaginary weight exponent 9 outside"),
         ("layer", dict(decay_re=lambda l: l.decay_re * 0 + 4096, decay_im=lambda l: l.decay_im * 0), "below 1"),
         ("layer", dict(decay_re=lambda l: l.decay_re * 0 + 2897, decay_im=lambda l: l.decay_im * 0 + 2897), "below 1"),
         ("layer", dict(threshold=lambda l: -l.threshold), "threshold must lie in"),
-        ("layer", dict(state_scale=lambda l: 0.0), "state_scale must be positive"),
-        ("readout", dict(weight_exp=lambda r: -20), "readout: weight_exp: exponent -20 outside"),
+        ("readout", dict(weight_exp=lambda r: -20), "readout: weight exponent -20 outside"),
         ("readout", dict(decay=lambda r: r.decay * 0 - 1), "readout: decay must lie in"),
     ],
 )
 def test_integer_numbers_beyond_the_target_are_refused(where, changes, message):
     network = random_int_network(np.random.default_rng(2), 2, apply_skip=False)
-    with pytest.raises(NetworkError, match=message):
+    with pytest.raises(TargetError, match=message):
         if where == "layer":
             layer = network.layers[0]
             layer = dataclasses.replace(layer, **{key: edit(layer) for key, edit in changes.items()})

@@ -278,10 +278,10 @@ def _rewrite(path: Path, node: str, key: str, value) -> None:
 
 
 IMPOSSIBLE_INT = [
-    ("node/nodes/layer_0", "weight_re", lambda v: v.astype(np.int16) * 3 + 200, "beyond the 8-bit range"),
+    ("node/nodes/layer_0", "weight_re", lambda v: v.astype(np.int16) * 3 + 200, "beyond the 8-bit\\s+range"),
     ("node/nodes/layer_1", "decay_re", lambda v: np.full_like(v, 4096, dtype=np.int16), "must be below 1"),
     ("node/nodes/layer_0", "threshold", lambda v: -np.abs(v).astype(np.int32) - 1, "threshold must lie in"),
-    ("node/nodes/layer_0", "weight_exp_im", lambda v: np.int64(40), "exponent 40 outside"),
+    ("node/nodes/layer_0", "weight_exp_im", lambda v: np.int64(40), "imaginary weight exponent 40 outside"),
     ("node/nodes/layer_1", "state_scale", lambda v: np.float64("nan"), "state_scale is nan"),
     ("node/nodes/readout", "decay", lambda v: np.full_like(v, 5000, dtype=np.int16), "decay must lie in"),
     ("node/metadata/s5rf_neuro/target", "decay_rounding", lambda v: "banana", "decay_rounding must be one of"),
