@@ -32,8 +32,8 @@ import numpy as np
 from s5rf_neuro.errors import TargetError
 from s5rf_neuro.records import record_from_dict
 
-DECAY_ROUNDINGS = ("nearest", "floor")
-"""The ways the decay shift may round."""
+DECAY_ROUNDINGS = ("floor", "nearest")
+"""The ways the decay shift may round (a process Var holds the index into this tuple)."""
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from s5rf_neuro.export.quantise import quantise
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
 from s5rf_neuro.hardware.lava_builder import build_lava
 from s5rf_neuro.hardware.lava_procs import models
-from s5rf_neuro.hardware.lava_procs.process import DECAY_ROUNDINGS
+from s5rf_neuro.hardware.target import DECAY_ROUNDINGS
 from s5rf_neuro.hardware.lava_run import run_lava
 from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import LOIHI2

@@ -19,14 +19,14 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from s5rf_neuro.hardware.lava_procs.process import DECAY_ROUNDINGS, S5RFNeuron, S5RFReadout, SpikeSource
+from s5rf_neuro.hardware.lava_procs.process import S5RFNeuron, S5RFReadout, SpikeSource
 from s5rf_neuro.hardware.neuron import (
     float_neuron_step,
     float_readout_step,
     int_neuron_step,
     int_readout_step,
 )
-from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.hardware.target import DECAY_ROUNDINGS, TargetSpec
 
 
 def _scalar_type() -> LavaPyType:

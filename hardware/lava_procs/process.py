@@ -32,10 +32,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
-from s5rf_neuro.hardware.target import LOIHI2
-
-DECAY_ROUNDINGS = ("floor", "nearest")
-"""`decay_rounding` Var values: index 0 = "floor", 1 = "nearest" (as `TargetSpec.decay_rounding`)."""
+from s5rf_neuro.hardware.target import DECAY_ROUNDINGS, LOIHI2
 
 
 def _scalar(value: int) -> Var:
