@@ -102,20 +102,6 @@ class MappingReport:
             "notes": list(self.notes),
         }
 
-    def format(self) -> str:
-        """A plain-text table: one row per layer, then the totals."""
-        rows = [f"{'layer':<10}{'neurons':>9}{'fan-in':>8}{'synapses':>11}{'cores':>7}{'neurons/core':>14}"]
-        for layer in self.layers:
-            rows.append(
-                f"{layer.layer:<10}{layer.neurons:>9}{layer.fan_in:>8}{layer.synapses:>11}"
-                f"{layer.cores:>7}{layer.neurons_per_core:>14}"
-            )
-        rows.append(
-            f"{self.total_neurons} neurons, {self.total_synapses} synapses on {self.cores_used} cores "
-            f"({self.chips_needed} chip{'s' if self.chips_needed != 1 else ''} of {self.cores_per_chip} cores, "
-            f"limits {self.neurons_per_core_limit} neurons and {self.synapses_per_core_limit} synapses per core)"
-        )
-        return "\n".join(rows)
 
 
 def _place(name: str, neurons: int, fan_in: int, network: IntNetwork, first_core: int) -> tuple[LayerMapping, list[CoreUse]]:
