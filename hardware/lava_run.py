@@ -33,6 +33,7 @@ from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.golden import SimulationResult
 from s5rf_neuro.hardware.lava_builder import LavaNetwork, build_lava
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
+from s5rf_neuro.terminal import show_progress
 
 BACKENDS = ("cpu", "loihi2-hw")
 CHUNK_STEPS = 512
@@ -120,7 +121,7 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progres
     recorder = _Recorder(built, count, steps, score_dtype)
     total = count * steps + built.latencies[-1]
     done = 0
-    with tqdm(total=count, desc="lava", unit="sample", disable=not progress) as bar:
+    with tqdm(total=count, desc="lava", unit="sample", disable=not show_progress(progress)) as bar:
         try:
             while done < total:
                 chunk = min(CHUNK_STEPS, total - done)
