@@ -27,8 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     quantised = sorted(name for name, spec in TARGETS.items() if spec.quantized)
     parser.add_argument("--target", default="loihi2", choices=quantised, help="fixed-point target (default: loihi2)")
     profiles = available_profiles()
-    parser.add_argument("--profile", default="loihi1", help=f"neuromorphic energy profile, a name ({', '.join(profiles)}) "
-                        "or a JSON file (default: loihi1)")
+    parser.add_argument("--profile", action="append", default=None,
+                        help=f"neuromorphic energy profile, a name ({', '.join(profiles)}) or a JSON file; repeat for "
+                        "several (default: loihi1 and sanafe_loihi)")
     parser.add_argument("--baseline", default="horowitz45nm", help="arithmetic energy profile of the dense baseline, "
                         "a name or a JSON file (default: horowitz45nm)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -52,7 +53,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         get_target(args.target),
         samples=args.samples,
         lava_samples=args.lava,
-        neuromorphic_profile=args.profile,
+        neuromorphic_profiles=tuple(args.profile or ("loihi1", "sanafe_loihi")),
         arithmetic_profile=args.baseline,
         progress=not args.no_progress,
         data_source=data_source,
