@@ -25,10 +25,10 @@ QAT_EPOCHS = 5
 """Epochs of a fresh quantisation-aware fine-tune (--qat on a float checkpoint)."""
 QAT_LR_FACTOR = 0.1
 """Learning rates of a fresh QAT fine-tune, relative to the checkpoint's recipe."""
-PENALTY_EPOCHS = 10
-"""Epochs of a fresh fine-tune with a new --synops-penalty on a trained checkpoint."""
-PENALTY_LR_FACTOR = 0.5
-"""Learning rates of a fresh --synops-penalty fine-tune, relative to the checkpoint's recipe."""
+PENALTY_LR_FACTOR = 1.0
+"""Learning rates of a fresh --synops-penalty fine-tune, relative to the checkpoint's recipe. On the digits
+default, a fine-tune at the full rates for the recipe's epochs kept 1-2 points more accuracy at the same
+operations than 10 epochs at half the rates."""
 RECIPE_OPTIONS = {
     "epochs": (int, "training epochs"),
     "batch_size": (int, "global mini-batch size"),
@@ -42,7 +42,8 @@ RECIPE_OPTIONS = {
     "eval_batch_size": (int, "batch size for evaluation"),
     "synops_penalty": (float, "weight W of the energy penalty: W x synaptic operations per sample / dense MACs per "
                               "sample is added to the loss (0 = off); with --resume of a model trained with another "
-                              "W, a fresh fine-tune (see below)"),
+                              "W: a fresh fine-tune from its weights (new optimiser and schedule, the recipe's "
+                              "epochs unless --epochs)"),
 }
 
 
@@ -123,16 +124,16 @@ def penalty_settings(args: argparse.Namespace, recipe, resume):
     """(recipe, resume checkpoint) for `--synops-penalty W` given with --resume.
 
     The same W as the checkpoint's continues its run; another W starts a fresh
-    fine-tune (new optimiser, PENALTY_EPOCHS epochs at PENALTY_LR_FACTOR x the
-    learning rates, unless --epochs/--lr/--lr-ssm say otherwise).
+    fine-tune from the checkpoint's weights: new optimiser and schedule, the
+    recipe's epochs at PENALTY_LR_FACTOR x its learning rates (unless
+    --epochs/--lr/--lr-ssm say otherwise).
     """
     if args.synops_penalty is None or resume is None:
         return recipe, resume
     stored = float((resume.extra.get("recipe") or {}).get("synops_penalty", 0.0))
     if stored == args.synops_penalty or not resume.extra:  # same run, or QAT already started a fresh one
         return recipe, resume
-    fresh = {"epochs": PENALTY_EPOCHS, "lr": recipe.lr * PENALTY_LR_FACTOR,
-             "lr_ssm": recipe.lr_ssm * PENALTY_LR_FACTOR}
+    fresh = {"lr": recipe.lr * PENALTY_LR_FACTOR, "lr_ssm": recipe.lr_ssm * PENALTY_LR_FACTOR}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in fresh.items() if getattr(args, k) is None})
     return recipe, dataclasses.replace(resume, extra={})
 

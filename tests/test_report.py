@@ -74,6 +74,11 @@ def test_report_of_a_float_nir(float_nir: Path, tmp_path: Path, capsys: pytest.C
     data = json.loads((out / "report.json").read_text())
     assert [row["bits"] for row in data["weight_bit_sweep"]] == [4, 5, 6, 7, 8]
     assert data["energy"]["neuromorphic_pj"] > 0 and data["energy"]["float_pj"] > 0
+    assert set(data["energy_by_profile"]) == {"loihi1", "sanafe_loihi"}
+    assert data["energy"]["float_pj"] > data["energy"]["float_arithmetic_pj"] > 0  # memory traffic included
+    assert set(data["neurobench"]) == {"activation_sparsity", "Effective_MACs", "Effective_ACs", "Dense"}
+    assert "## NeuroBench workload metrics" in markdown and "no rule for a complex recurrence" in markdown
+    assert "neuromorphic (sanafe_loihi)" in markdown and "arch/loihi.yaml" in markdown
     assert data["mapping"]["cores_used"] == 4
     golden = next(run for run in data["runs"] if run["label"].startswith("integer (golden"))
     assert [layer["name"] for layer in golden["counts"]["layers"]] == ["layer 0", "layer 1", "layer 2", "readout"]
