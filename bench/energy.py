@@ -17,6 +17,10 @@ simulator, with its float discrete network alongside. Printed and written:
   traffic (horowitz45nm), and the ratios;
 - NeuroBench's activation sparsity and Effective_ACs / Effective_MACs / Dense.
 
+Budgeted rows add `--synops-target T` (T = the baseline's input-layer
+operations + 0.25 × its other operations): only operations above T are
+penalised, so training stops pushing once the budget is met.
+
 Target (digits): a model with hidden-layer synaptic operations ≤ 1/3 of the
 baseline's, float accuracy at most 1 point lower, integer within 0.5 points
 of its float network.
@@ -44,14 +48,17 @@ from s5rf_neuro.atomic import write_text_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results" / "energy.md"
 RESULTS_JSON = RESULTS.with_suffix(".json")
-PENALTIES = (0.5, 1.0, 2.0, 4.0, 8.0)
+PENALTIES = (1.0, 2.0, 4.0, 6.0)
 """Default sweep of --synops-penalty (the baseline, W = 0, is always measured)."""
 QUICK_PENALTIES = (4.0,)
+BUDGET = 0.25
+"""Budgeted rows: --synops-target = the baseline's input-layer operations + BUDGET × its other operations."""
+BUDGET_PENALTIES = (4.0, 8.0)
 PROFILES = ("loihi1", "sanafe_loihi")
 HIDDEN_TARGET, FLOAT_POINTS, INTEGER_POINTS = 1 / 3, 1.0, 0.5
 
 
-def measure(checkpoint_path: Path, penalty: float, samples: int | None) -> dict[str, Any]:
+def measure(checkpoint_path: Path, penalty: float, samples: int | None, target: float = 0.0) -> dict[str, Any]:
     """One model's figures on its test set (see the module doc), as a JSON-able row."""
     import numpy as np
 
@@ -75,6 +82,7 @@ def measure(checkpoint_path: Path, penalty: float, samples: int | None) -> dict[
     base = energies[0]
     return {
         "penalty": penalty,
+        "synops_target": target,
         "samples": count,
         "float_accuracy": float(np.mean(floating.predictions == labels)),
         "integer_accuracy": float(np.mean(integer.predictions == labels)),
@@ -93,11 +101,14 @@ def measure(checkpoint_path: Path, penalty: float, samples: int | None) -> dict[
     }
 
 
-def train(penalty: float, baseline: Path, out: Path, epochs: int | None, from_scratch: bool, threads: int) -> None:
-    """`s5rf-train --synops-penalty W`, fine-tuning `baseline` or from scratch on its data set."""
+def train(penalty: float, baseline: Path, out: Path, epochs: int | None, from_scratch: bool, threads: int,
+          target: float = 0.0) -> None:
+    """`s5rf-train --synops-penalty W [--synops-target T]`, fine-tuning `baseline` or from scratch on its data set."""
     from s5rf_neuro.commands.train import main as train_main
 
     command = ["--synops-penalty", repr(penalty), "-o", str(out), "--no-progress", "--threads", str(threads)]
+    if target > 0:
+        command += ["--synops-target", f"{target:.0f}"]
     if from_scratch:
         command += ["--data", "digits"]
     else:
@@ -117,16 +128,16 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     """Markdown lines of one data set's sweep."""
     base_hidden = rows[0]["synops"]["hidden"]
     lines = [
-        "| penalty W | float acc. | integer acc. | spikes / layer | synops input | synops hidden | hidden vs W=0 "
+        "| penalty W | target | float acc. | integer acc. | spikes / layer | synops input | synops hidden | hidden vs W=0 "
         "| synops readout | synops total | loihi1 (µJ) | sanafe_loihi (µJ) | dense fp32 / loihi1 | dense int8 / loihi1 "
         "| activation sparsity |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in rows:
         synops = row["synops"]
         relative = synops["hidden"] / base_hidden if base_hidden else float("nan")
         lines.append(
-            f"| {row['penalty']:g} | {100 * row['float_accuracy']:.2f} % | {100 * row['integer_accuracy']:.2f} % "
+            f"| {row['penalty']:g} | {row['synops_target']:,.0f} | {100 * row['float_accuracy']:.2f} % | {100 * row['integer_accuracy']:.2f} % "
             f"| {', '.join(f'{s:.0f}' for s in row['spikes'])} | {synops['input']:,.0f} | {synops['hidden']:,.0f} "
             f"| {relative:.2f} | {synops['readout']:,.0f} | {synops['total']:,.0f} "
             f"| {_uj(row['energy_pj']['loihi1'])} | {_uj(row['energy_pj']['sanafe_loihi'])} "
@@ -159,7 +170,8 @@ def verdict(rows: list[dict[str, Any]]) -> tuple[str, dict[str, Any] | None]:
     if best is None:
         return f"MISS: no penalty reaches the target ({target})", None
     ratio = best["synops"]["hidden"] / base["synops"]["hidden"]
-    return (f"PASS: W = {best['penalty']:g} ({target}): hidden synops {ratio:.2f} of W=0, float "
+    budget = f", target {best['synops_target']:,.0f}" if best["synops_target"] else ""
+    return (f"PASS: W = {best['penalty']:g}{budget} ({target}): hidden synops {ratio:.2f} of W=0, float "
             f"{100 * (best['float_accuracy'] - base['float_accuracy']):+.2f} points, integer − float "
             f"{100 * (best['integer_accuracy'] - best['float_accuracy']):+.2f} points"), best
 
@@ -168,10 +180,13 @@ def sweep(name: str, baseline: Path, penalties: Sequence[float], scratch: Path, 
           samples: int | None) -> list[dict[str, Any]]:
     """Rows for the baseline and each penalty on one data set."""
     rows = [measure(baseline, 0.0, samples)]
-    for penalty in penalties:
-        out = scratch / f"{name}-w{penalty:g}.ckpt"
-        train(penalty, baseline, out, args.epochs, args.from_scratch and name == "digits", args.threads)
-        rows.append(measure(out, penalty, samples))
+    base = rows[0]["float_synops"]
+    budget = base["input"] + args.budget * (base["hidden"] + base["readout"])
+    runs = [(w, 0.0) for w in penalties] + [(w, budget) for w in args.budget_penalties]
+    for penalty, target in runs:
+        out = scratch / f"{name}-w{penalty:g}-t{target:.0f}.ckpt"
+        train(penalty, baseline, out, args.epochs, args.from_scratch and name == "digits", args.threads, target)
+        rows.append(measure(out, penalty, samples, target))
     return rows
 
 
@@ -183,6 +198,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="spoken-digits SHD-preset checkpoint (default: $S5RF_BENCH_SHD_CHECKPOINT, else none)")
     parser.add_argument("--penalties", type=float, nargs="+", default=None,
                         help=f"penalties W to sweep (default {' '.join(f'{w:g}' for w in PENALTIES)})")
+    parser.add_argument("--budget", type=float, default=BUDGET,
+                        help="budgeted runs: --synops-target = the baseline's input-layer operations + BUDGET x its "
+                        f"other operations (default {BUDGET:g})")
+    parser.add_argument("--budget-penalties", type=float, nargs="*", default=None,
+                        help=f"penalties of the budgeted runs (default {' '.join(f'{w:g}' for w in BUDGET_PENALTIES)}; "
+                        "none with --quick)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="epochs of each penalised run (default: s5rf-train's for a fresh fine-tune, or the "
                         "digits default's from scratch)")
@@ -196,6 +217,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     penalties = args.penalties or (QUICK_PENALTIES if args.quick else PENALTIES)
     if any(not (w > 0 and w < float("inf")) for w in penalties):
         parser.error("argument --penalties: every penalty must be a finite number > 0")
+    if args.budget_penalties is None:
+        args.budget_penalties = () if args.quick else BUDGET_PENALTIES
+    if any(not (w > 0 and w < float("inf")) for w in args.budget_penalties) or not 0 < args.budget < 1:
+        parser.error("argument --budget/--budget-penalties: budget in (0, 1), penalties finite and > 0")
     if args.quick and args.epochs is None:
         args.epochs = 1
 
@@ -227,7 +252,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     header = [
         "## Energy (`bench/energy.py`)",
         "",
-        "Accuracy against synaptic operations and estimated energy per inference for `s5rf-train --synops-penalty W`; "
+        "Accuracy against synaptic operations and estimated energy per inference for `s5rf-train --synops-penalty W` (and, in the rows with a target, `--synops-target T`: only the "
+        f"operations above T are penalised; T = the baseline's input-layer operations + {args.budget:g} × its "
+        "others); "
         "the unpenalised model (W = 0) is the baseline measured in the same run. Integer = loihi2 network in the "
         "golden simulator; spikes, synaptic operations and energies are the integer network's, per test sample. "
         "Energies name their profile: loihi1 (Davies et al. 2018, measured) and sanafe_loihi (the SANA-FE "

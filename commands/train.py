@@ -44,6 +44,8 @@ RECIPE_OPTIONS = {
                               "sample is added to the loss (0 = off); with --resume of a model trained with another "
                               "W: a fresh fine-tune from its weights (new optimiser and schedule, the recipe's "
                               "epochs unless --epochs)"),
+    "synops_target": (float, "synaptic operations per sample left unpenalised: with --synops-penalty W only the "
+                             "operations above this budget are penalised (0 = all)"),
 }
 
 
@@ -121,18 +123,19 @@ def qat_settings(parser: argparse.ArgumentParser, args: argparse.Namespace, reci
 
 
 def penalty_settings(args: argparse.Namespace, recipe, resume):
-    """(recipe, resume checkpoint) for `--synops-penalty W` given with --resume.
+    """(recipe, resume checkpoint) for `--synops-penalty W` (or `--synops-target`) given with --resume.
 
-    The same W as the checkpoint's continues its run; another W starts a fresh
+    The same W and target as the checkpoint's continue its run; others start a fresh
     fine-tune from the checkpoint's weights: new optimiser and schedule, the
     recipe's epochs at PENALTY_LR_FACTOR x its learning rates (unless
     --epochs/--lr/--lr-ssm say otherwise).
     """
-    if args.synops_penalty is None or resume is None:
+    if (args.synops_penalty is None and args.synops_target is None) or resume is None:
         return recipe, resume
-    stored = float((resume.extra.get("recipe") or {}).get("synops_penalty", 0.0))
-    if stored == args.synops_penalty or not resume.extra:  # same run, or QAT already started a fresh one
-        return recipe, resume
+    stored = resume.extra.get("recipe") or {}
+    before = (float(stored.get("synops_penalty", 0.0)), float(stored.get("synops_target", 0.0)))
+    if before == (recipe.synops_penalty, recipe.synops_target) or not resume.extra:
+        return recipe, resume  # the same run continues, or QAT already started a fresh one
     fresh = {"lr": recipe.lr * PENALTY_LR_FACTOR, "lr_ssm": recipe.lr_ssm * PENALTY_LR_FACTOR}
     recipe = dataclasses.replace(recipe, **{k: v for k, v in fresh.items() if getattr(args, k) is None})
     return recipe, dataclasses.replace(resume, extra={})
@@ -150,8 +153,10 @@ def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         value = getattr(args, name)
         if value is not None and value < 0:
             parser.error(f"argument --{name.replace('_', '-')}: must not be negative, got {value}")
-    if args.synops_penalty is not None and not (math.isfinite(args.synops_penalty) and args.synops_penalty >= 0):
-        parser.error(f"argument --synops-penalty: must be a finite number >= 0, got {args.synops_penalty}")
+    for name in ("synops_penalty", "synops_target"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            parser.error(f"argument --{name.replace('_', '-')}: must be a finite number >= 0, got {value}")
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         parser.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
     if args.cutmix is not None and not 0.0 <= args.cutmix <= 1.0:

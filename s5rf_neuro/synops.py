@@ -56,9 +56,12 @@ class SynapticOps:
             return torch.zeros_like(self.readout)
         return torch.stack(self.layers[1:]).sum(dim=0)
 
-    def relative(self) -> Tensor:
-        """Scalar: mean over the batch of total / dense_macs, the penalty's measure."""
-        return self.total.mean() / self.dense_macs
+    def relative(self, target: float = 0.0) -> Tensor:
+        """Scalar: (mean over the batch of total − target, floored at 0) / dense_macs, the penalty's measure.
+
+        target: synaptic operations per sample that are free (0: every operation counts).
+        """
+        return torch.relu(self.total.mean() - target) / self.dense_macs
 
 
 def uses_imag_weights(layer: S5RFLayer) -> bool:

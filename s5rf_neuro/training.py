@@ -19,7 +19,9 @@ Recipe (DESIGN §3, Huber et al. 2025):
 - `synops_penalty` W ≥ 0 adds W × (synaptic operations per sample ÷ dense
   MACs per sample of the same network) to the loss, counted as the hardware
   counters count them and differentiable through the surrogate spike (see
-  `s5rf_neuro.synops`); 0 leaves the paper's loss unchanged.
+  `s5rf_neuro.synops`); 0 leaves the paper's loss unchanged. With
+  `synops_target` T > 0 only the operations above T per sample (batch mean)
+  are penalised: the model is pushed down to the budget, not below it.
 
 Determinism: the shuffling and augmentation generator of epoch e is
 `numpy.random.default_rng([seed, e])` and torch's generator (dropout) is reseeded
@@ -83,13 +85,14 @@ class Recipe:
     cutmix: float = 0.0
     eval_batch_size: int = 256
     synops_penalty: float = 0.0
+    synops_target: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.synops_penalty, bool) or not isinstance(self.synops_penalty, (int, float)) \
-                or not math.isfinite(self.synops_penalty) or self.synops_penalty < 0:
-            raise ConfigError(f"recipe field 'synops_penalty': must be a finite number >= 0 "
-                              f"({self.synops_penalty!r})")
-        self.synops_penalty = float(self.synops_penalty)
+        for name in ("synops_penalty", "synops_target"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"recipe field '{name}': must be a finite number >= 0 ({value!r})")
+            setattr(self, name, float(value))
         checks = {
             "epochs": self.epochs >= 0, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
             "lr_ssm": self.lr_ssm > 0, "weight_decay": self.weight_decay >= 0, "time_jitter": self.time_jitter >= 0,
@@ -355,7 +358,7 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
             log_probs, spikes = forward(xt)
             loss = soft_cross_entropy(log_probs, yt)
             if recipe.synops_penalty > 0:
-                loss = loss + recipe.synops_penalty * synaptic_ops(model, xt, spikes).relative()
+                loss = loss + recipe.synops_penalty * synaptic_ops(model, xt, spikes).relative(recipe.synops_target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -97,3 +97,18 @@ def test_dense_macs_by_hand() -> None:
     model = tiny_model(layers=2)
     # layer 0: (6·5·2 + 4·6)·T, layer 1: (6·6·2 + 24)·T, readout: (3·6 + 3)·T, T = 10
     assert dense_macs(model, 10) == (84 + 96 + 21) * 10
+
+
+def test_operations_under_the_target_are_not_penalised() -> None:
+    model = tiny_model(layers=2)
+    inputs, _ = random_activity(model, samples=16, steps=12)
+    x = torch.from_numpy(inputs).float()
+    _, spikes = model.forward_with_spikes(x)
+    ops = synaptic_ops(model, x, spikes)
+    mean = float(ops.total.mean())
+    assert float(ops.relative()) == pytest.approx(mean / ops.dense_macs)
+    assert float(ops.relative(mean - 10)) == pytest.approx(10 / ops.dense_macs)
+    under = ops.relative(mean + 1)
+    assert float(under) == 0.0
+    under.backward()  # no push below the budget: zero gradient
+    assert float(model.layers[0].input_weight_ri.grad.abs().sum()) == 0.0

@@ -190,6 +190,7 @@ def test_presets_and_layering(tmp_path):
     (["--synops-penalty", "-0.5"], "--synops-penalty"),
     (["--synops-penalty", "nan"], "--synops-penalty"),
     (["--synops-penalty", "inf"], "--synops-penalty"),
+    (["--synops-target", "-5"], "--synops-target"),
 ])
 def test_argument_errors_name_the_option(argv, option, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -246,6 +247,12 @@ def test_synops_penalty_from_scratch_fine_tune_and_qat(tmp_path, shd_dir, capsys
                        "--epochs", "1", "--no-progress"]) == 0
     ckpt = load_checkpoint(qat)
     assert ckpt.extra["qat"]["target"] == "loihi2" and ckpt.extra["recipe"]["synops_penalty"] == 3.0
+    # A budget is a new run too, recorded with the penalty.
+    budget = tmp_path / "budget.ckpt"
+    assert train_main(["--resume", str(tuned), "-o", str(budget), "--synops-target", "1000", "--epochs", "1",
+                       "--no-progress"]) == 0
+    ckpt = load_checkpoint(budget)
+    assert ckpt.extra["recipe"]["synops_target"] == 1000.0 and ckpt.extra["epoch"] == 1
 
 
 def test_recipe_refuses_a_bad_penalty():
