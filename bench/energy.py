@@ -187,9 +187,9 @@ def verdict(rows: list[dict[str, Any]], base: dict[str, Any], against: str) -> t
         and abs(row["integer_accuracy"] - row["float_accuracy"]) <= INTEGER_POINTS / 100
     ]
     best = min(qualifying, key=lambda row: row["synops"]["hidden"]) if qualifying else None
-    target = (f"hidden synops ≤ 1/3 of W=0, float accuracy ≥ W=0 − {FLOAT_POINTS:g} point, "
+    target = (f"hidden synops ≤ 1/3 of W=0, float accuracy ≥ the reference's − {FLOAT_POINTS:g} point, "
               f"integer within {INTEGER_POINTS:g} points of float")
-    target = f"against {against}: {target}"
+    target = f"reference {against}: {target}"
     if best is None:
         return f"MISS: no penalty reaches the target ({target})", None
     ratio = best["synops"]["hidden"] / base["synops"]["hidden"]
