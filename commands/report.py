@@ -19,7 +19,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write a Markdown/HTML report (accuracy float vs integer vs Lava, spikes and synaptic operations "
         "per layer, energy estimate, core mapping, figures) for a checkpoint or a .nir export.",
     )
-    parser.add_argument("model", type=Path, help="a checkpoint (.ckpt) or an export (.nir)")
+    parser.add_argument("model", type=Path, nargs="+",
+                        help="a checkpoint (.ckpt) or an export (.nir); several of one data set: a comparison of "
+                        "accuracy against synaptic operations and energy, one point per model")
     parser.add_argument("-o", "--output", type=Path, required=True, help="report directory (created if needed)")
     parser.add_argument("--samples", type=positive_int, default=None, help="test samples to use (default: all)")
     parser.add_argument("--lava", type=non_negative_int, default=0, metavar="N",
@@ -27,8 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     quantised = sorted(name for name, spec in TARGETS.items() if spec.quantized)
     parser.add_argument("--target", default="loihi2", choices=quantised, help="fixed-point target (default: loihi2)")
     profiles = available_profiles()
-    parser.add_argument("--profile", default="loihi1", help=f"neuromorphic energy profile, a name ({', '.join(profiles)}) "
-                        "or a JSON file (default: loihi1)")
+    parser.add_argument("--profile", action="append", default=None,
+                        help=f"neuromorphic energy profile, a name ({', '.join(profiles)}) or a JSON file; repeat for "
+                        "several (default: loihi1 and sanafe_loihi)")
     parser.add_argument("--baseline", default="horowitz45nm", help="arithmetic energy profile of the dense baseline, "
                         "a name or a JSON file (default: horowitz45nm)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -46,13 +49,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     data_source = source_from_args(parser, args, args.data) if args.data is not None else None
+    profiles = tuple(args.profile or ("loihi1", "sanafe_loihi"))
+    if len(args.model) > 1:
+        from s5rf_neuro.export.report_compare import write_comparison
+
+        if args.lava:
+            parser.error("argument --lava: only for the report of one model")
+        report = write_comparison(args.model, args.output, get_target(args.target), samples=args.samples,
+                                  neuromorphic_profiles=profiles, arithmetic_profile=args.baseline,
+                                  progress=not args.no_progress, data_source=data_source)
+        print(f"wrote {report}, {report.with_suffix('.html').name} and {report.with_suffix('.json').name}; "
+              f"figure {report.parent / 'figures' / 'tradeoff.png'}")
+        return 0
     report = write_report(
-        args.model,
+        args.model[0],
         args.output,
         get_target(args.target),
         samples=args.samples,
         lava_samples=args.lava,
-        neuromorphic_profile=args.profile,
+        neuromorphic_profiles=profiles,
         arithmetic_profile=args.baseline,
         progress=not args.no_progress,
         data_source=data_source,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import os
 from typing import Any, Sequence
 
@@ -24,6 +25,10 @@ QAT_EPOCHS = 5
 """Epochs of a fresh quantisation-aware fine-tune (--qat on a float checkpoint)."""
 QAT_LR_FACTOR = 0.1
 """Learning rates of a fresh QAT fine-tune, relative to the checkpoint's recipe."""
+PENALTY_LR_FACTOR = 1.0
+"""Learning rates of a fresh --synops-penalty fine-tune, relative to the checkpoint's recipe. On the digits
+default, a fine-tune at the full rates for the recipe's epochs kept 1-2 points more accuracy at the same
+operations than 10 epochs at half the rates."""
 RECIPE_OPTIONS = {
     "epochs": (int, "training epochs"),
     "batch_size": (int, "global mini-batch size"),
@@ -35,6 +40,12 @@ RECIPE_OPTIONS = {
     "channel_shift": (int, "augmentation: largest random channel shift (0 = off)"),
     "cutmix": (float, "augmentation: probability of CutMix per sample (0 = off)"),
     "eval_batch_size": (int, "batch size for evaluation"),
+    "synops_penalty": (float, "weight W of the energy penalty: W x synaptic operations per sample / dense MACs per "
+                              "sample is added to the loss (0 = off); with --resume of a model trained with another "
+                              "W: a fresh fine-tune from its weights (new optimiser and schedule, the recipe's "
+                              "epochs unless --epochs)"),
+    "synops_target": (float, "synaptic operations per sample left unpenalised: with --synops-penalty W only the "
+                             "operations above this budget are penalised (0 = all)"),
 }
 
 
@@ -111,6 +122,25 @@ def qat_settings(parser: argparse.ArgumentParser, args: argparse.Namespace, reci
     return recipe, resume, param_transform(S5RFClassifier(resume.config), fmt), {"qat": fmt.to_dict()}
 
 
+def penalty_settings(args: argparse.Namespace, recipe, resume):
+    """(recipe, resume checkpoint) for `--synops-penalty W` (or `--synops-target`) given with --resume.
+
+    The same W and target as the checkpoint's continue its run; others start a fresh
+    fine-tune from the checkpoint's weights: new optimiser and schedule, the
+    recipe's epochs at PENALTY_LR_FACTOR x its learning rates (unless
+    --epochs/--lr/--lr-ssm say otherwise).
+    """
+    if (args.synops_penalty is None and args.synops_target is None) or resume is None:
+        return recipe, resume
+    stored = resume.extra.get("recipe") or {}
+    before = (float(stored.get("synops_penalty", 0.0)), float(stored.get("synops_target", 0.0)))
+    if before == (recipe.synops_penalty, recipe.synops_target) or not resume.extra:
+        return recipe, resume  # the same run continues, or QAT already started a fresh one
+    fresh = {"lr": recipe.lr * PENALTY_LR_FACTOR, "lr_ssm": recipe.lr_ssm * PENALTY_LR_FACTOR}
+    recipe = dataclasses.replace(recipe, **{k: v for k, v in fresh.items() if getattr(args, k) is None})
+    return recipe, dataclasses.replace(resume, extra={})
+
+
 def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Argument errors (exit 2, naming the option) for values out of range."""
     positive = ("batch_size", "eval_batch_size", "lr", "lr_ssm", "num_neurons", "num_blocks", "num_layers",
@@ -123,6 +153,10 @@ def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> 
         value = getattr(args, name)
         if value is not None and value < 0:
             parser.error(f"argument --{name.replace('_', '-')}: must not be negative, got {value}")
+    for name in ("synops_penalty", "synops_target"):
+        value = getattr(args, name)
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            parser.error(f"argument --{name.replace('_', '-')}: must be a finite number >= 0, got {value}")
     if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
         parser.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
     if args.cutmix is not None and not 0.0 <= args.cutmix <= 1.0:
@@ -173,6 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     transform, extra = None, None
     if args.qat:
         recipe, resume, transform, extra = qat_settings(parser, args, recipe, resume)
+    recipe, resume = penalty_settings(args, recipe, resume)
     output = args.output or args.resume or "model.ckpt"
     metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
                            param_transform=transform, extra=extra, progress=not args.no_progress)
@@ -180,5 +215,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     spikes = ", ".join(f"{s:.1f}" for s in metrics["spikes_per_sample"])
     print(f"test accuracy {metrics['test_accuracy']:.4f}; spikes per sample per layer [{spikes}]; "
+          f"synaptic operations per sample {metrics['synaptic_ops_per_sample']:,.0f}; "
           f"training {metrics['train_time_s']:.1f} s; wrote {output}")
     return 0

@@ -107,3 +107,46 @@ def accuracy_vs_bits(
     ax.set_ylabel("accuracy (%)")
     ax.legend(fontsize=8)
     return _save(figure, path)
+
+
+def tradeoff(
+    names: Sequence[str],
+    accuracies: Sequence[float],
+    synops: Sequence[float],
+    energies: dict[str, Sequence[float]],
+    dense_macs: Sequence[float],
+    dense_energies: dict[str, float],
+    path: Path,
+) -> Path:
+    """Accuracy (%) against synaptic operations and against energy per inference, one point per model.
+
+    energies: per profile name, one energy (pJ) per model; dense_macs: the dense
+    networks' MACs (vertical lines on the left); dense_energies: label → pJ
+    (vertical lines on the right).
+    """
+    figure = Figure(figsize=(11, 4.2), layout="constrained")
+    left, right = figure.subplots(1, 2, sharey=True)
+    percent = [100 * a for a in accuracies]
+    left.scatter(synops, percent, color="tab:blue", zorder=3)
+    for name, x, y in zip(names, synops, percent):
+        left.annotate(name, (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+    for macs in dense_macs:
+        left.axvline(macs, color="grey", linestyle="--", linewidth=1)
+        left.annotate("dense MACs", (macs, min(percent)), rotation=90, fontsize=7, color="grey",
+                      textcoords="offset points", xytext=(-9, 0))
+    left.set_xscale("log")
+    left.set_xlabel("synaptic operations per inference")
+    left.set_ylabel("integer accuracy (%)")
+    markers = "osD^v"
+    for index, (profile, values) in enumerate(energies.items()):
+        micro = [v / 1e6 for v in values]
+        right.scatter(micro, percent, marker=markers[index % len(markers)], label=profile, zorder=3)
+    colours = ("tab:red", "tab:orange", "tab:purple")
+    for index, (label, pj) in enumerate(dense_energies.items()):
+        right.axvline(pj / 1e6, color=colours[index % len(colours)], linestyle="--", linewidth=1, label=label)
+    right.set_xscale("log")
+    right.set_xlabel("energy per inference (µJ)")
+    right.legend(fontsize=7)
+    for ax in (left, right):
+        ax.grid(True, which="both", alpha=0.3)
+    return _save(figure, path)

@@ -23,7 +23,16 @@ Definitions (per sample; layer l has H inputs, P neurons, T time steps):
   layer, as the golden simulator wires it); it updates O leaky integrators
   per step and does not spike.
 - **neuron updates**: neurons × time steps, every step (an S5-RF state keeps
-  rotating without input, so no update is skipped).
+  rotating without input, so no update is skipped). An update is *inactive*
+  when the neuron's state and input are both zero: that holds from the start
+  of a sample until the first step at which one of its non-zero weights
+  receives an input event; from then on the update is *active* (a float
+  state never returns exactly to zero; an integer state that decays to zero
+  is still counted active, so the active count is an upper bound there).
+  *Spiking* updates are the active updates that emit a spike.
+- **output events** of a layer: the non-zero entries of its output (the next
+  layer's input events, or the readout's): each is one spike message sent out
+  of the layer's cores.
 - **activation sparsity**: the fraction of (step, neuron) slots without a
   spike, 1 − spikes / (T·P).
 - **dense MACs** (conventional float model, every step, no sparsity), in real
@@ -35,6 +44,23 @@ Definitions (per sample; layer l has H inputs, P neurons, T time steps):
   per step (R·s and d ⊙ y). Threshold compares and skip additions are not
   MACs and are left out (one compare and at most one add per neuron per
   step).
+- **dense memory traffic** (the same dense model, per sample): every step
+  reads every weight and every neuron's decay pair (c, s) and threshold once
+  (`dense_weight_reads`; readout: O·P weights and O decays), reads each input
+  value once (`dense_input_reads`: H per layer, P for the readout) and reads
+  and writes each state value once (`dense_state_accesses`: 4 per complex
+  neuron, 2 per readout integrator).
+- **NeuroBench workload metrics** (`neurobench`): activation sparsity over the
+  spiking layers' (step, neuron) slots; synaptic operations as NeuroBench
+  defines them for a linear connection: Dense = every weight × every input,
+  effective = non-zero weights × non-zero inputs, counted as accumulates
+  (Eff_ACs) where the connection's inputs were all 0/1 over the run and as
+  multiply-accumulates (Eff_MACs) otherwise. A complex weight matrix counts as
+  its real and its imaginary matrix. NeuroBench has no rule for a complex
+  diagonal recurrence: it is counted here as a connection from each neuron's
+  state to itself of 4 real multiplies (λ̄ × z), MACs since the state is
+  graded, in Dense every step and in Eff_MACs for the active updates. The
+  skip identity and the readout's leak are not connections and are left out.
 """
 
 from __future__ import annotations
@@ -61,6 +87,14 @@ class LayerCounts:
     skip_ops:        int64 (N,)  the part of synaptic_ops due to the skip synapses
     neuron_updates:  int         P·T, the same for every sample
     dense_macs:      int         real MACs of the dense float model, per sample
+    output_events:   int64 (N,)  non-zero output entries (messages sent; 0 for the readout)
+    active_updates:  int64 (N,)  neuron updates with a non-zero state or input
+    dense_weight_reads:   int    weights, decays and thresholds read by the dense model, per sample
+    dense_input_reads:    int    input values read by the dense model, per sample
+    dense_state_accesses: int    state values read or written by the dense model, per sample
+    effective_synops: int64 (N,) NeuroBench effective synaptic operations (non-zero weight × non-zero input)
+    dense_synops:    int         NeuroBench Dense synaptic operations, per sample
+    binary_inputs:   bool        whether every input value of the run was 0 or 1 (ACs, else MACs)
     """
 
     name: str
@@ -72,6 +106,19 @@ class LayerCounts:
     skip_ops: np.ndarray
     neuron_updates: int
     dense_macs: int
+    output_events: np.ndarray
+    active_updates: np.ndarray
+    dense_weight_reads: int
+    dense_input_reads: int
+    dense_state_accesses: int
+    effective_synops: np.ndarray
+    dense_synops: int
+    binary_inputs: bool
+
+    @property
+    def inactive_updates(self) -> np.ndarray:
+        """int64 (N,): neuron updates with zero state and zero input."""
+        return self.neuron_updates - self.active_updates
 
     @property
     def firing_rate(self) -> np.ndarray:
@@ -123,11 +170,53 @@ class OperationCounts:
                     "dense_macs": layer.dense_macs,
                     "firing_rate": float(np.mean(layer.firing_rate)),
                     "sparsity": float(np.mean(layer.sparsity)),
+                    "output_events": float(np.mean(layer.output_events)),
+                    "active_updates": float(np.mean(layer.active_updates)),
                 }
                 for layer in self.layers
             ],
             "total": self.mean_per_sample(),
+            "neurobench": self.neurobench().to_dict(),
         }
+
+    def synops_split(self) -> dict[str, float]:
+        """Mean synaptic operations per sample: input layer (fed by the data), hidden layers, readout, total."""
+        mean = [float(np.mean(layer.synaptic_ops)) for layer in self.layers]
+        return {"input": mean[0], "hidden": float(sum(mean[1:-1])), "readout": mean[-1], "total": float(sum(mean))}
+
+    def neurobench(self) -> "NeuroBenchMetrics":
+        """NeuroBench's workload metrics of the run (see the module doc)."""
+        spiking = self.layers[:-1]
+        slots = sum(layer.neurons * layer.time_steps for layer in spiking)
+        spikes = float(np.mean(sum(layer.spikes for layer in spiking)))
+        effective_macs = effective_acs = 0.0
+        dense = 0
+        for layer in self.layers:
+            effective = float(np.mean(layer.effective_synops))
+            if layer.binary_inputs:
+                effective_acs += effective
+            else:
+                effective_macs += effective
+            dense += layer.dense_synops
+        for layer in spiking:  # the complex recurrence, λ̄ × z: 4 real multiplies
+            effective_macs += 4.0 * float(np.mean(layer.active_updates))
+            dense += 4 * layer.neuron_updates
+        return NeuroBenchMetrics(1.0 - spikes / slots, effective_macs, effective_acs, float(dense))
+
+
+@dataclass(frozen=True)
+class NeuroBenchMetrics:
+    """NeuroBench workload metrics, means per sample (see the module doc for the complex recurrence)."""
+
+    activation_sparsity: float
+    effective_macs: float
+    effective_acs: float
+    dense: float
+
+    def to_dict(self) -> dict[str, float]:
+        """JSON-able form, NeuroBench's names."""
+        return {"activation_sparsity": self.activation_sparsity, "Effective_MACs": self.effective_macs,
+                "Effective_ACs": self.effective_acs, "Dense": self.dense}
 
 
 def dense_macs(network: Network, time_steps: int) -> list[int]:
@@ -140,6 +229,31 @@ def dense_macs(network: Network, time_steps: int) -> list[int]:
     outputs, neurons = network.readout.weight.shape
     macs.append((outputs * neurons + outputs) * time_steps)
     return macs
+
+
+def _weight_parts(layer: object) -> list[np.ndarray]:
+    """The real matrices (P, H) of a layer's weights: real part, then imaginary part when used."""
+    if hasattr(layer, "weight_re"):
+        parts = [np.asarray(layer.weight_re), np.asarray(layer.weight_im)]
+    else:
+        parts = [np.asarray(layer.weight).real, np.asarray(layer.weight).imag]
+    return parts if np.any(parts[1]) else parts[:1]
+
+
+def _activity(values: np.ndarray, weights: list[np.ndarray], chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """(active updates, effective synaptic ops), int64 (N,) each, of neurons fed `values` (N, T, H) through `weights`.
+
+    A neuron is active from the first step at which a non-zero weight of it receives a non-zero input.
+    """
+    connected = np.any([part != 0 for part in weights], axis=0).astype(np.float32)  # (P, H)
+    per_input = np.sum([np.count_nonzero(part, axis=0) for part in weights], axis=0)  # (H,)
+    events = values != 0
+    effective = events.sum(axis=1).astype(np.int64) @ per_input.astype(np.int64)
+    active = np.empty(len(values), dtype=np.int64)
+    for start in range(0, len(values), chunk):
+        driven = (events[start:start + chunk].astype(np.float32) @ connected.T) > 0  # (n, T, P)
+        active[start:start + chunk] = np.logical_or.accumulate(driven, axis=1).sum(axis=(1, 2))
+    return active, effective
 
 
 def _events(values: np.ndarray) -> np.ndarray:
@@ -171,7 +285,11 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
             raise S5RFError(f"spikes of layer {index} have shape {layer_spikes.shape}, expected {expected}")
         events = _events(layer_input)
         skip_ops = events if layer.skip else np.zeros(samples, dtype=np.int64)
-        fan_out = layer.num_neurons * (2 if layer.uses_imag_weights else 1)
+        parts = 2 if layer.uses_imag_weights else 1
+        fan_out = layer.num_neurons * parts
+        layer_output = layer_spikes + layer_input if layer.skip else layer_spikes
+        active, effective = _activity(layer_input, _weight_parts(layer))
+        neurons, width = layer.num_neurons, layer.num_inputs
         rows.append(
             LayerCounts(
                 name=f"layer {index}",
@@ -181,13 +299,24 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
                 spikes=_events(layer_spikes),
                 synaptic_ops=events * fan_out + skip_ops,
                 skip_ops=skip_ops,
-                neuron_updates=layer.num_neurons * time_steps,
+                neuron_updates=neurons * time_steps,
                 dense_macs=macs[index],
+                output_events=_events(layer_output),
+                active_updates=active,
+                dense_weight_reads=(neurons * width * parts + 3 * neurons) * time_steps,
+                dense_input_reads=width * time_steps,
+                dense_state_accesses=4 * neurons * time_steps,
+                effective_synops=effective,
+                dense_synops=neurons * width * parts * time_steps,
+                binary_inputs=bool(np.all(layer_input <= 1)),
             )
         )
-        layer_input = layer_spikes + layer_input if layer.skip else layer_spikes
+        layer_input = layer_output
     outputs = network.output_dim
     readout_events = _events(layer_input)
+    readout_weight = np.asarray(network.readout.weight)
+    width = readout_weight.shape[1]
+    active, effective = _activity(layer_input, [readout_weight])
     rows.append(
         LayerCounts(
             name="readout",
@@ -199,6 +328,14 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
             skip_ops=np.zeros(samples, dtype=np.int64),
             neuron_updates=outputs * time_steps,
             dense_macs=macs[-1],
+            output_events=np.zeros(samples, dtype=np.int64),
+            active_updates=active,
+            dense_weight_reads=(outputs * width + outputs) * time_steps,
+            dense_input_reads=width * time_steps,
+            dense_state_accesses=2 * outputs * time_steps,
+            effective_synops=effective,
+            dense_synops=outputs * width * time_steps,
+            binary_inputs=bool(np.all(layer_input <= 1)),
         )
     )
     return OperationCounts(layers=tuple(rows))

@@ -14,7 +14,14 @@ Recipe (DESIGN §3, Huber et al. 2025):
   augmentations, then test accuracy and spikes per sample; the checkpoint is
   rewritten atomically after each epoch, with the optimiser state in
   `extra`, so `--resume` continues from the last complete epoch, and one JSON
-  line of metrics is appended to `<checkpoint stem>.metrics.jsonl`.
+  line of metrics is appended to `<checkpoint stem>.metrics.jsonl`
+  (losses, accuracies, spikes and synaptic operations per sample);
+- `synops_penalty` W ≥ 0 adds W × (synaptic operations per sample ÷ dense
+  MACs per sample of the same network) to the loss, counted as the hardware
+  counters count them and differentiable through the surrogate spike (see
+  `s5rf_neuro.synops`); 0 leaves the paper's loss unchanged. With
+  `synops_target` T > 0 only the operations above T per sample (batch mean)
+  are penalised: the model is pushed down to the budget, not below it.
 
 Determinism: the shuffling and augmentation generator of epoch e is
 `numpy.random.default_rng([seed, e])` and torch's generator (dropout) is reseeded
@@ -54,6 +61,7 @@ from s5rf_neuro.data.augment import Augment, one_hot
 from s5rf_neuro.distributed import DistContext, all_reduce_sum, setup, teardown
 from s5rf_neuro.errors import ConfigError, DataError
 from s5rf_neuro.model import S5RFClassifier
+from s5rf_neuro.synops import synaptic_ops
 
 ParamTransform = Callable[[dict[str, torch.Tensor]], Mapping[str, torch.Tensor]]
 
@@ -76,8 +84,15 @@ class Recipe:
     channel_shift: int = 0
     cutmix: float = 0.0
     eval_batch_size: int = 256
+    synops_penalty: float = 0.0
+    synops_target: float = 0.0
 
     def __post_init__(self) -> None:
+        for name in ("synops_penalty", "synops_target"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ConfigError(f"recipe field '{name}': must be a finite number >= 0 ({value!r})")
+            setattr(self, name, float(value))
         checks = {
             "epochs": self.epochs >= 0, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
             "lr_ssm": self.lr_ssm > 0, "weight_decay": self.weight_decay >= 0, "time_jitter": self.time_jitter >= 0,
@@ -213,11 +228,26 @@ def _to_tensor(x: np.ndarray, device: torch.device) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
 
 
+@dataclass(frozen=True)
+class Evaluation:
+    """Test-set figures: accuracy in [0, 1]; per sample, spikes of each layer and synaptic
+    operations of each layer then the readout (`s5rf_neuro.synops`)."""
+
+    accuracy: float
+    spikes: list[float]
+    synaptic_ops: list[float]
+
+    @property
+    def total_synaptic_ops(self) -> float:
+        """All synaptic operations per sample."""
+        return float(sum(self.synaptic_ops))
+
+
 @torch.no_grad()
-def evaluate(model: S5RFClassifier, data: SpikeData, batch_size: int = 256, device: torch.device | str = "cpu",
-             param_transform: ParamTransform | None = None, ctx: DistContext | None = None,
-             progress: bool = False) -> tuple[float, list[float]]:
-    """Test accuracy in [0, 1] and mean spikes per sample of each layer (summed over time and neurons).
+def evaluate_activity(model: S5RFClassifier, data: SpikeData, batch_size: int = 256,
+                      device: torch.device | str = "cpu", param_transform: ParamTransform | None = None,
+                      ctx: DistContext | None = None, progress: bool = False) -> Evaluation:
+    """Accuracy, spikes and synaptic operations per sample on `data`.
 
     Under torchrun every rank evaluates its share and the counts are summed.
     """
@@ -226,23 +256,36 @@ def evaluate(model: S5RFClassifier, data: SpikeData, batch_size: int = 256, devi
     model.eval()
     forward = _SpikingForward(model, param_transform)
     mine = np.arange(ctx.rank, len(data), ctx.world_size)
-    correct = torch.zeros((), dtype=torch.float64, device=ctx.device)
-    spikes: torch.Tensor | None = None
+    layers = len(model.layers)
+    # accuracy, spikes per layer, synaptic operations per layer and readout
+    sums = torch.zeros(1 + layers + layers + 1, dtype=torch.float64, device=ctx.device)
     starts = range(0, len(mine), batch_size)
     for start in tqdm(starts, desc="evaluate", leave=False, disable=not (progress and ctx.is_main)):
         idx = mine[start:start + batch_size]
-        log_probs, layer_spikes = forward(_to_tensor(data.inputs[idx], ctx.device))
+        x = _to_tensor(data.inputs[idx], ctx.device)
+        log_probs, layer_spikes = forward(x)
         labels = torch.from_numpy(data.labels[idx]).to(ctx.device)
-        correct += (log_probs.argmax(dim=1) == labels).sum()
-        counts = torch.stack([s.sum(dtype=torch.float64) for s in layer_spikes])
-        spikes = counts if spikes is None else spikes + counts
-    if spikes is None:
-        spikes = torch.zeros(len(model.layers), dtype=torch.float64, device=ctx.device)
-    all_reduce_sum(correct, ctx)
-    all_reduce_sum(spikes, ctx)
+        ops = synaptic_ops(model, x, layer_spikes)
+        sums += torch.stack([(log_probs.argmax(dim=1) == labels).sum().double(),
+                             *[s.sum(dtype=torch.float64) for s in layer_spikes],
+                             *[o.sum(dtype=torch.float64) for o in (*ops.layers, ops.readout)]])
+    all_reduce_sum(sums, ctx)
     model.train(was_training)
-    n = max(len(data), 1)
-    return float(correct) / n, [float(s) / n for s in spikes]
+    values = [float(v) / max(len(data), 1) for v in sums]
+    return Evaluation(values[0], values[1:1 + layers], values[1 + layers:])
+
+
+def evaluate(model: S5RFClassifier, data: SpikeData, batch_size: int = 256, device: torch.device | str = "cpu",
+             param_transform: ParamTransform | None = None, ctx: DistContext | None = None,
+             progress: bool = False) -> tuple[float, list[float]]:
+    """Test accuracy in [0, 1] and mean spikes per sample of each layer (summed over time and neurons)."""
+    result = evaluate_activity(model, data, batch_size, device, param_transform, ctx, progress)
+    return result.accuracy, result.spikes
+
+
+def _activity_metrics(result: Evaluation) -> dict[str, Any]:
+    return {"test_accuracy": result.accuracy, "spikes_per_sample": result.spikes,
+            "synaptic_ops_per_sample": result.total_synaptic_ops, "synaptic_ops_per_layer": result.synaptic_ops}
 
 
 def _truncate_log(log: Path, epochs_done: int) -> None:
@@ -312,8 +355,10 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
                 x, y = augment(x, y, rng)
             xt, yt = _to_tensor(x, ctx.device), torch.from_numpy(y).to(ctx.device)
             set_learning_rates(optimizer, step, total_steps)
-            log_probs, _ = forward(xt)
+            log_probs, spikes = forward(xt)
             loss = soft_cross_entropy(log_probs, yt)
+            if recipe.synops_penalty > 0:
+                loss = loss + recipe.synops_penalty * synaptic_ops(model, xt, spikes).relative(recipe.synops_target)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
@@ -323,23 +368,23 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
             seen += len(idx)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}")
         elapsed += time.perf_counter() - began
-        accuracy, spikes = evaluate(model, test_data, recipe.eval_batch_size, ctx.device, param_transform, ctx)
+        result = evaluate_activity(model, test_data, recipe.eval_batch_size, ctx.device, param_transform, ctx)
+        accuracy = result.accuracy
         totals = all_reduce_sum(torch.tensor([loss_sum, correct, seen], dtype=torch.float64, device=ctx.device), ctx)
         metrics = {"epoch": epoch + 1, "train_loss": float(totals[0] / max(totals[2], 1)),
-                   "train_accuracy": float(totals[1] / max(totals[2], 1)), "test_accuracy": accuracy,
-                   "spikes_per_sample": spikes, "train_time_s": round(elapsed, 3),
-                   "lr": optimizer.param_groups[0]["lr"]}
+                   "train_accuracy": float(totals[1] / max(totals[2], 1)), **_activity_metrics(result),
+                   "train_time_s": round(elapsed, 3), "lr": optimizer.param_groups[0]["lr"]}
         if ctx.is_main:
             if progress:
                 tqdm.write(f"epoch {epoch + 1}/{recipe.epochs}: loss {metrics['train_loss']:.4f}, train acc "
-                           f"{metrics['train_accuracy']:.4f}, test acc {accuracy:.4f}, {elapsed:.1f} s")
+                           f"{metrics['train_accuracy']:.4f}, test acc {accuracy:.4f}, "
+                           f"{result.total_synaptic_ops:,.0f} synaptic ops / sample, {elapsed:.1f} s")
             save(metrics, epoch + 1)
             with log.open("a") as fh:
                 fh.write(json.dumps(metrics) + "\n")
     if start_epoch >= recipe.epochs:  # nothing to train (0 epochs, or resumed after the last one)
-        accuracy, spikes = evaluate(model, test_data, recipe.eval_batch_size, ctx.device, param_transform, ctx)
-        metrics = {**metrics, "epoch": recipe.epochs, "test_accuracy": accuracy, "spikes_per_sample": spikes,
-                   "train_time_s": round(elapsed, 3)}
+        result = evaluate_activity(model, test_data, recipe.eval_batch_size, ctx.device, param_transform, ctx)
+        metrics = {**metrics, "epoch": recipe.epochs, **_activity_metrics(result), "train_time_s": round(elapsed, 3)}
         if ctx.is_main:
             save(metrics, recipe.epochs)
     return metrics

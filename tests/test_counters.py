@@ -187,3 +187,21 @@ def test_float_model_spikes_count_like_the_discrete_network() -> None:
     assert from_model.total("spikes").sum() > 0
     assert from_model.to_dict() == from_golden.to_dict()
     assert network.layers[1].skip and from_model.layers[1].skip_ops.sum() == from_model.layers[1].input_events.sum()
+
+
+def test_neurobench_counts_graded_inputs_as_macs() -> None:
+    counts = count_operations(tiny_float_network(), SPIKES, INPUTS)
+    layer0, layer1, layer2, readout = counts.layers
+    # The data holds a count of 2 and layer 2 gets spikes + skipped input (values up to 2): MACs there.
+    assert [layer.binary_inputs for layer in counts.layers] == [False, True, False, True]
+    # Layer 0, sample 0: input 0 fires at t = 0 and 1, input 1 at t = 1; every weight is non-zero,
+    # 3 real + 3 imaginary per input: 3 events × 6 = 18 effective operations.
+    assert layer0.effective_synops.tolist() == [18, 0]
+    metrics = counts.neurobench()
+    recurrence = 4 * sum(float(np.mean(layer.active_updates)) for layer in counts.layers[:-1])
+    assert metrics.effective_macs == pytest.approx(
+        float(np.mean(layer0.effective_synops)) + float(np.mean(layer2.effective_synops)) + recurrence)
+    assert metrics.effective_acs == pytest.approx(
+        float(np.mean(layer1.effective_synops)) + float(np.mean(readout.effective_synops)))
+    spikes = float(np.mean(counts.total("spikes")))
+    assert metrics.activation_sparsity == pytest.approx(1 - spikes / (3 * (3 + 3 + 2)))

@@ -1,4 +1,5 @@
-"""Real data-parallel training: torchrun, 2 CPU processes, gloo; both ranks end with identical weights.
+"""Real data-parallel training: torchrun, 2 CPU processes, gloo; both ranks end with identical weights
+(with the synaptic-operation penalty on, whose gradient goes through DDP like the loss's).
 
 Run as a script (by torchrun) this file is the worker: it trains a tiny model on
 SHD-layout files and saves its rank's final weights.
@@ -29,7 +30,7 @@ def worker(root: str, out: str) -> None:
     ctx = setup("cpu")
     source, train_data, test_data = training.load_data(
         {"kind": "shd", "root": root, "binning": {"mode": "duration", "bins": 40}})
-    recipe = training.Recipe(epochs=2, batch_size=8, seed=0, time_jitter=1.0)
+    recipe = training.Recipe(epochs=2, batch_size=8, seed=0, time_jitter=1.0, synops_penalty=0.5)
     torch.manual_seed(100 + ctx.rank)  # different initial weights: DDP must broadcast rank 0's
     model = S5RFClassifier(S5RFConfig(input_dim=140, output_dim=20, **WORKER_CONFIG))
     metrics = training.train(model, train_data, test_data, recipe, Path(out) / "ddp.ckpt",
@@ -62,6 +63,7 @@ def test_two_process_gloo_training_keeps_ranks_identical(tmp_path):
         torch.testing.assert_close(ckpt.state_dict[name], value, rtol=0, atol=0, msg=name)
     assert ranks[0]["metrics"]["test_accuracy"] == ranks[1]["metrics"]["test_accuracy"] == ckpt.metrics["test_accuracy"]
     assert ckpt.extra["epoch"] == 2
+    assert ckpt.extra["recipe"]["synops_penalty"] == 0.5 and ckpt.metrics["synaptic_ops_per_sample"] > 0
 
 
 if __name__ == "__main__":

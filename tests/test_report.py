@@ -74,6 +74,11 @@ def test_report_of_a_float_nir(float_nir: Path, tmp_path: Path, capsys: pytest.C
     data = json.loads((out / "report.json").read_text())
     assert [row["bits"] for row in data["weight_bit_sweep"]] == [4, 5, 6, 7, 8]
     assert data["energy"]["neuromorphic_pj"] > 0 and data["energy"]["float_pj"] > 0
+    assert set(data["energy_by_profile"]) == {"loihi1", "sanafe_loihi"}
+    assert data["energy"]["float_pj"] > data["energy"]["float_arithmetic_pj"] > 0  # memory traffic included
+    assert set(data["neurobench"]) == {"activation_sparsity", "Effective_MACs", "Effective_ACs", "Dense"}
+    assert "## NeuroBench workload metrics" in markdown and "no rule for a complex recurrence" in markdown
+    assert "neuromorphic (sanafe_loihi)" in markdown and "arch/loihi.yaml" in markdown
     assert data["mapping"]["cores_used"] == 4
     golden = next(run for run in data["runs"] if run["label"].startswith("integer (golden"))
     assert [layer["name"] for layer in golden["counts"]["layers"]] == ["layer 0", "layer 1", "layer 2", "readout"]
@@ -162,3 +167,41 @@ def test_rendering_escapes_text() -> None:
     assert "![cap & tion](figures/x.png)" in markdown
     html = render_html(blocks, "t")
     assert "<h1>T &lt;1&gt;</h1>" in html and "<td>&lt;3&gt;</td>" in html and "a &amp; b" in html
+
+
+def test_comparison_of_several_models_writes_its_table_and_figure(float_nir: Path, tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    quiet = tmp_path / "quiet.nir"
+    network = digits_network()
+    # The same network with weaker first-layer weights: fewer spikes, fewer synaptic operations.
+    layers = (FloatLayer(network.layers[0].decay, network.layers[0].weight * 0.3, network.layers[0].threshold),
+              *network.layers[1:])
+    write_nir(FloatNetwork(layers=layers, readout=network.readout, metadata=network.metadata), quiet)
+    out = tmp_path / "compare"
+    assert main([str(float_nir), str(quiet), "-o", str(out), "--samples", "40", "--no-progress"]) == 0
+    assert "tradeoff.png" in capsys.readouterr().out
+    assert_valid_png(out / "figures" / "tradeoff.png")
+    data = json.loads((out / "report.json").read_text())
+    assert [m["model"] for m in data["models"]] == ["float.nir", "quiet.nir"]
+    loud, calm = data["models"]
+    assert calm["synops"]["hidden"] < loud["synops"]["hidden"]
+    assert calm["synops"]["input"] == loud["synops"]["input"]  # set by the data
+    for model in data["models"]:
+        assert set(model["energy"]) == {"loihi1", "sanafe_loihi"}
+        assert model["synops"]["total"] == pytest.approx(
+            model["synops"]["input"] + model["synops"]["hidden"] + model["synops"]["readout"])
+        assert 0 <= model["integer_accuracy"] <= 1
+    text = (out / "report.md").read_text()
+    assert "energy (loihi1)" in text and "energy (sanafe_loihi)" in text and "Loihi 2" in text
+    assert "figures/tradeoff.png" in text
+
+
+def test_comparison_of_models_of_different_data_sets_names_both(float_nir: Path, tmp_path: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    network = digits_network()
+    other = tmp_path / "shd.nir"
+    write_nir(FloatNetwork(layers=network.layers, readout=network.readout,
+                           metadata={"dataset": {"name": "shd", "source": {"kind": "shd", "root": "/data/shd"}}}), other)
+    assert main([str(float_nir), str(other), "-o", str(tmp_path / "r"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "float.nir (digits)" in err and "shd.nir (shd)" in err, err

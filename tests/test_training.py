@@ -187,6 +187,10 @@ def test_presets_and_layering(tmp_path):
     (["--batch-size", "0"], "--batch-size"),
     (["--discretization", "euler"], "--discretization"),
     (["--data-dir", "x"], "--data-dir"),
+    (["--synops-penalty", "-0.5"], "--synops-penalty"),
+    (["--synops-penalty", "nan"], "--synops-penalty"),
+    (["--synops-penalty", "inf"], "--synops-penalty"),
+    (["--synops-target", "-5"], "--synops-target"),
 ])
 def test_argument_errors_name_the_option(argv, option, capsys):
     with pytest.raises(SystemExit) as exc:
@@ -219,3 +223,40 @@ def test_console_scripts_subprocess(tmp_path):
     eval_exe = shutil.which("s5rf-eval", path=str(bin_dir))
     proc = subprocess.run([eval_exe, str(tmp_path / "none.ckpt")], capture_output=True, text=True)
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1 and "none.ckpt" in proc.stderr
+
+
+def test_synops_penalty_from_scratch_fine_tune_and_qat(tmp_path, shd_dir, capsys):
+    data = ["--data", "shd", "--data-dir", str(shd_dir), "--bins", "40"]
+    base = tmp_path / "base.ckpt"
+    assert train_main(["-o", str(base), *data, "--epochs", "1", "--synops-penalty", "0.5", *TINY_ARGS]) == 0
+    assert "synaptic operations per sample" in capsys.readouterr().out
+    ckpt = load_checkpoint(base)
+    assert ckpt.extra["recipe"]["synops_penalty"] == 0.5
+    line = json.loads(training.metrics_path(base).read_text().splitlines()[-1])
+    assert line["synaptic_ops_per_sample"] == pytest.approx(sum(line["synaptic_ops_per_layer"])) and line["synaptic_ops_per_sample"] > 0
+    assert len(line["synaptic_ops_per_layer"]) == 3  # two layers and the readout
+    # Another W on a trained checkpoint: a fresh fine-tune, its recipe records the new W.
+    tuned = tmp_path / "tuned.ckpt"
+    assert train_main(["--resume", str(base), "-o", str(tuned), "--synops-penalty", "3", "--epochs", "2",
+                       "--no-progress"]) == 0
+    ckpt = load_checkpoint(tuned)
+    assert ckpt.extra["recipe"]["synops_penalty"] == 3.0 and ckpt.extra["epoch"] == 2
+    # ... and with quantisation-aware training.
+    qat = tmp_path / "qat.ckpt"
+    assert train_main(["--resume", str(tuned), "-o", str(qat), "--qat", "loihi2", "--synops-penalty", "3",
+                       "--epochs", "1", "--no-progress"]) == 0
+    ckpt = load_checkpoint(qat)
+    assert ckpt.extra["qat"]["target"] == "loihi2" and ckpt.extra["recipe"]["synops_penalty"] == 3.0
+    # A budget is a new run too, recorded with the penalty.
+    budget = tmp_path / "budget.ckpt"
+    assert train_main(["--resume", str(tuned), "-o", str(budget), "--synops-target", "1000", "--epochs", "1",
+                       "--no-progress"]) == 0
+    ckpt = load_checkpoint(budget)
+    assert ckpt.extra["recipe"]["synops_target"] == 1000.0 and ckpt.extra["epoch"] == 1
+
+
+def test_recipe_refuses_a_bad_penalty():
+    for value in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(training.ConfigError, match="recipe field 'synops_penalty'"):
+            training.Recipe(synops_penalty=value)
+    assert training.Recipe.from_dict({"epochs": 3}).synops_penalty == 0.0  # recipes saved before the field
