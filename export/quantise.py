@@ -1,6 +1,6 @@
 """From a discrete float network to its fixed-point twin for one target.
 
-Choices (DESIGN §5 leaves them to this module):
+Choices (docs/design.md §5 leaves them to this module):
 
 - Neuron gauge. Spikes are unchanged when a neuron's weights and threshold
   are multiplied by the same g_i > 0, so each neuron's row of W is first

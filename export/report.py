@@ -31,7 +31,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from s5rf_neuro.atomic import write_text_atomic
-from s5rf_neuro.errors import S5RFError, TargetError
+from s5rf_neuro.errors import ReportError, S5RFError, TargetError
 from s5rf_neuro.export import report_plots
 from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
@@ -39,13 +39,10 @@ from s5rf_neuro.hardware.energy import EnergyEstimate, estimate_energy, load_pro
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork
 from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.terminal import show_progress
 
 SWEEP_BITS = (4, 5, 6, 7, 8)
 """Weight mantissa widths of the accuracy-against-bits sweep."""
-
-
-class ReportError(S5RFError):
-    """A report that cannot be made: unwritable directory, missing data, unusable model file."""
 
 
 @dataclass
@@ -130,11 +127,7 @@ def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, n
     if subject.data_source is None:
         raise ReportError(f"{subject.name}: no data set is recorded in the file; give one with --data")
     data = load_split(subject.data_source, "test")
-    if data.inputs.shape[2] != subject.int_network.input_dim:
-        raise ReportError(
-            f"{subject.name}: the network has {subject.int_network.input_dim} inputs but the test data has "
-            f"{data.inputs.shape[2]} channels"
-        )
+    data.check_fits(subject.name, subject.int_network.input_dim, subject.int_network.output_dim)
     count = len(data.labels) if samples is None else min(samples, len(data.labels))
     return data.inputs[:count], data.labels[:count], data.name or str(subject.data_source.get("kind"))
 
@@ -147,7 +140,7 @@ def _model_run(
 
     predictions, spikes = [], []
     with torch.no_grad():
-        for start in tqdm(range(0, len(inputs), batch), desc="float model", unit="batch", disable=not progress):
+        for start in tqdm(range(0, len(inputs), batch), desc="float model", unit="batch", disable=not show_progress(progress)):
             x = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=np.float32))
             log_probs, layer_spikes = model.forward_with_spikes(x)
             predictions.append(log_probs.argmax(dim=1).numpy())
@@ -208,7 +201,7 @@ def sweep_weight_bits(
     from s5rf_neuro.export.quantise import quantise
 
     rows = []
-    for bits in tqdm(SWEEP_BITS, desc="weight-bit sweep", unit="width", disable=not progress):
+    for bits in tqdm(SWEEP_BITS, desc="weight-bit sweep", unit="width", disable=not show_progress(progress)):
         try:
             int_network, _ = quantise(network, target.with_weight_bits(bits))
         except TargetError as err:

@@ -24,8 +24,8 @@ import numpy as np
 
 from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.export import report_plots
+from s5rf_neuro.errors import ReportError
 from s5rf_neuro.export.report import (
-    ReportError,
     Subject,
     _energy,
     _number,

@@ -1,4 +1,4 @@
-"""Operation counts of an S5-RF network from its spikes (DESIGN §8).
+"""Operation counts of an S5-RF network from its spikes (docs/design.md §8).
 
 The counts describe one inference per sample on event-driven hardware of the
 Loihi class, and the same network run densely as a conventional float model.

@@ -35,7 +35,6 @@ No per-operation energy for Loihi 2 has been published (`LOIHI2_NOTE`).
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from importlib import resources
@@ -44,7 +43,8 @@ from typing import Sequence
 
 import numpy as np
 
-from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.errors import EnergyProfileError, S5RFError
+from s5rf_neuro.records import parse_json_object
 from s5rf_neuro.hardware.counters import OperationCounts
 
 LOIHI2_NOTE = (
@@ -71,10 +71,6 @@ MEMORIES = (("8 KB SRAM", 8 * 1024, "sram_8kb_read64_pj"), ("32 KB SRAM", 32 * 1
 """(label, capacity in bytes or None for unbounded, figure) from the smallest up."""
 DENSE_BYTES = {"fp32": {"weight": 4, "input": 4, "state": 4}, "int8": {"weight": 1, "input": 1, "state": 4}}
 """Bytes per weight, input value and state value of each dense baseline."""
-
-
-class EnergyProfileError(S5RFError, ValueError):
-    """An energy profile that cannot be used; the message names the file and the field."""
 
 
 @dataclass(frozen=True)
@@ -147,13 +143,11 @@ def load_profile(name_or_path: str | Path) -> EnergyProfile:
     Raises `EnergyProfileError` naming the file and the field for a missing,
     negative, non-numeric or unsourced figure, an unknown kind or broken JSON.
     """
-    label, text = _profile_text(name_or_path)
     try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise EnergyProfileError(f"energy profile {label}: not valid JSON ({err.msg}, line {err.lineno})") from None
-    if not isinstance(data, dict):
-        raise EnergyProfileError(f"energy profile {label}: expected a JSON object")
+        label, text = _profile_text(name_or_path)
+    except UnicodeDecodeError as err:
+        raise EnergyProfileError(f"energy profile {name_or_path}: not UTF-8 text (byte {err.start})") from None
+    data = parse_json_object(text, f"energy profile {label}", EnergyProfileError)
     kind = data.get("kind")
     if kind not in REQUIRED_FIGURES:
         raise EnergyProfileError(

@@ -35,3 +35,11 @@ class FormatError(S5RFError):
 
 class NetworkError(S5RFError, ValueError):
     """A network description with impossible numbers (shapes, ranges, non-finite values)."""
+
+
+class ReportError(S5RFError):
+    """A report that cannot be made: unwritable directory, missing data, unusable model file."""
+
+
+class EnergyProfileError(S5RFError, ValueError):
+    """An energy profile that cannot be used; the message names the file and the field."""

@@ -1,6 +1,6 @@
 """The training recipe of the paper, for one process or data-parallel under torchrun.
 
-Recipe (DESIGN §3, Huber et al. 2025):
+Recipe (docs/design.md §2, Huber et al. 2025):
 
 - loss: cross-entropy of the classifier's log-probabilities against (soft)
   targets (plain NLL unless CutMix mixes labels);
@@ -61,7 +61,9 @@ from s5rf_neuro.data.augment import Augment, one_hot
 from s5rf_neuro.distributed import DistContext, all_reduce_sum, setup, teardown
 from s5rf_neuro.errors import ConfigError, DataError
 from s5rf_neuro.model import S5RFClassifier
+from s5rf_neuro.records import record_from_dict
 from s5rf_neuro.synops import synaptic_ops
+from s5rf_neuro.terminal import show_progress
 
 ParamTransform = Callable[[dict[str, torch.Tensor]], Mapping[str, torch.Tensor]]
 
@@ -111,12 +113,9 @@ class Recipe:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "Recipe":
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ConfigError(f"recipe field {unknown[0]!r}: unknown field")
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any], where: str = "recipe") -> "Recipe":
+        """Build from a dictionary of fields; unknown or invalid fields raise `ConfigError` naming `where`."""
+        return record_from_dict(cls, data, where, ConfigError)
 
 
 # Named settings: S5RFConfig fields ("config"), Recipe fields ("recipe") and the data set they are meant for.
@@ -260,7 +259,7 @@ def evaluate_activity(model: S5RFClassifier, data: SpikeData, batch_size: int = 
     # accuracy, spikes per layer, synaptic operations per layer and readout
     sums = torch.zeros(1 + layers + layers + 1, dtype=torch.float64, device=ctx.device)
     starts = range(0, len(mine), batch_size)
-    for start in tqdm(starts, desc="evaluate", leave=False, disable=not (progress and ctx.is_main)):
+    for start in tqdm(starts, desc="evaluate", leave=False, disable=not show_progress(progress and ctx.is_main)):
         idx = mine[start:start + batch_size]
         x = _to_tensor(data.inputs[idx], ctx.device)
         log_probs, layer_spikes = forward(x)
@@ -347,7 +346,7 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
         model.train()
         loss_sum, correct, seen = 0.0, 0.0, 0
         bar = tqdm(epoch_batches(len(train_data), recipe.batch_size, rng, ctx), desc=f"epoch {epoch + 1}/{recipe.epochs}",
-                   leave=False, disable=not (progress and ctx.is_main), unit="step")
+                   leave=False, disable=not show_progress(progress and ctx.is_main), unit="step")
         for idx in bar:
             x = train_data.inputs[idx]
             y = one_hot(train_data.labels[idx], num_classes)
@@ -395,8 +394,7 @@ def load_data(source: dict) -> tuple[dict, SpikeData, SpikeData]:
     train_data = load_split(source, "train")
     source = resolve_source(source, train_data)
     test_data = load_split(source, "test")
-    if test_data.input_dim != train_data.input_dim or test_data.num_classes != train_data.num_classes:
-        raise DataError(f"{train_data.name}: train and test splits differ in channels or classes")
+    test_data.check_fits(f"{train_data.name} train split", train_data.input_dim, train_data.num_classes)
     return source, train_data, test_data
 
 
@@ -414,9 +412,7 @@ def run(source: dict, recipe: Recipe, out_path: str | Path, *, config: Mapping[s
         source, train_data, test_data = load_data(source)
         if resume is not None:
             cfg = resume.config
-            if cfg.input_dim != train_data.input_dim or cfg.output_dim != train_data.num_classes:
-                raise DataError(f"{train_data.name}: data has {train_data.input_dim} channels and "
-                                f"{train_data.num_classes} classes, the checkpoint {cfg.input_dim} and {cfg.output_dim}")
+            train_data.check_fits("the resumed checkpoint", cfg.input_dim, cfg.output_dim)
         else:
             cfg = S5RFConfig(input_dim=train_data.input_dim, output_dim=train_data.num_classes, **dict(config or {}))
         torch.manual_seed(recipe.seed)

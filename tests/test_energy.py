@@ -12,9 +12,9 @@ import s5rf_neuro.hardware as hardware
 import s5rf_neuro.hardware.energy as energy
 
 from s5rf_neuro.hardware.counters import count_operations
+from s5rf_neuro.errors import EnergyProfileError
 from s5rf_neuro.hardware.energy import (
     LOIHI2_NOTE,
-    EnergyProfileError,
     available_profiles,
     estimate_energy,
     load_profile,

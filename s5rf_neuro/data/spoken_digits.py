@@ -142,8 +142,10 @@ def build_split(path: Path, split: str, per_class: int, seed: int, workers: int 
     """Synthesise one split into `path` (SHD layout, atomic write); returns the number of samples."""
     from tqdm import tqdm
 
+    from s5rf_neuro.terminal import show_progress
+
     utterances, variants = plan(split, per_class, seed)
-    bar = tqdm(total=len(utterances), desc=f"spoken digits {split}", unit="utt", disable=not progress)
+    bar = tqdm(total=len(utterances), desc=f"spoken digits {split}", unit="utt", disable=not show_progress(progress))
     results = []
     if workers > 1:
         with ProcessPoolExecutor(workers) as pool:
