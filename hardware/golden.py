@@ -106,12 +106,12 @@ class _Layer:
         self.num_neurons, self.skip = num_neurons, skip
         self.threshold = np.zeros(num_neurons) if threshold is None else threshold.astype(np.float64)
 
-    def scratch(self, rows: int) -> np.ndarray | None:
-        """A work buffer for `drive` of up to `rows` input rows (reused across blocks), or None."""
-        return None
+    def buffer(self, rows: int) -> np.ndarray:
+        """A buffer for the drive of up to `rows` input rows (reused across blocks)."""
+        raise NotImplementedError
 
-    def drive(self, inputs: np.ndarray, out: np.ndarray, scratch: np.ndarray | None) -> None:
-        """Write the drive of inputs (rows, H) into out (rows, P) (complex128, or float64 for a readout)."""
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        """The drive (rows, P) of inputs (rows, H), computed in `buffer` (as many rows): complex, real for a readout."""
         raise NotImplementedError
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
@@ -122,23 +122,27 @@ class _Layer:
 class _IntLayer(_Layer):
     """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
 
+    dense: interleaved real and imaginary rows for a layer, plain rows for the readout;
     largest_input: a bound on the layer's inputs (sets the BLAS precision);
     decay: complex128 (P,) from `exact_decay`, or float64 (O,) d/2^decay_bits.
+    The drive a + offset is kept in float32 where that is exact (|a| < 2^23), else float64.
     """
 
     def __init__(self, layer: _Layer, dense: ExactDense, largest_input: int, decay: np.ndarray, target: TargetSpec) -> None:
         super().__init__(layer.num_neurons, layer.skip, layer.threshold)
         self.dense, self.largest_input, self.decay, self.target = dense, largest_input, decay, target
         self.offset = rounding_offset(target)
+        # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
+        self.dtype = np.float32 if dense.exact_dtype(2 * largest_input) is np.float32 else np.float64
 
-    def scratch(self, rows: int) -> np.ndarray | None:
-        return self.dense.output_buffer(rows, self.largest_input)
+    def buffer(self, rows: int) -> np.ndarray:
+        return np.empty((rows, len(self.dense.exponent)), dtype=self.dtype)
 
-    def drive(self, inputs: np.ndarray, out: np.ndarray, scratch: np.ndarray | None) -> None:
-        parts = out.view(np.float64)
-        parts[...] = self.dense.apply(inputs, self.largest_input, None if scratch is None else scratch[: len(inputs)])
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        drive = self.dense.apply(inputs, self.largest_input, buffer)
         if self.offset:
-            parts += self.offset
+            drive += self.offset
+        return drive.view(np.complex64 if self.dtype is np.float32 else np.complex128) if self.decay.dtype.kind == "c" else drive
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
         return decay_step_in_place(state, self.decay, drive, self.target)
@@ -151,8 +155,12 @@ class _FloatLayer(_Layer):
         super().__init__(layer.num_neurons, layer.skip, layer.threshold)
         self.weight_t, self.decay = np.ascontiguousarray(weight.T, dtype=np.float64), decay
 
-    def drive(self, inputs: np.ndarray, out: np.ndarray, scratch: np.ndarray | None) -> None:
-        np.matmul(np.asarray(inputs, dtype=np.float64), self.weight_t, out=out.view(np.float64))
+    def buffer(self, rows: int) -> np.ndarray:
+        return np.empty((rows, self.weight_t.shape[1]), dtype=np.float64)
+
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        np.matmul(np.asarray(inputs, dtype=np.float64), self.weight_t, out=buffer)
+        return buffer.view(np.complex128) if self.decay.dtype.kind == "c" else buffer
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
         float_step_in_place(state, self.decay, drive)
@@ -238,16 +246,14 @@ def _run_chunk(
     """
     batch, steps, _ = inputs.shape
     widest = max([layer.num_neurons for layer in layers] + [readout.num_neurons])
-    block = max(1, min(steps, BLOCK_STEPS, BLOCK_BYTES // (16 * batch * widest)))
+    block = max(1, min(steps, BLOCK_STEPS, max(-(-BLOCK_ROWS // batch), BLOCK_BYTES // (16 * batch * widest))))
     rows = block * batch
     states = [np.zeros((batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
-    drives = [np.empty((block, batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
+    buffers = [layer.buffer(rows) for layer in layers]
     spikes = [np.empty((block, batch, layer.num_neurons), dtype=np.float32) for layer in layers]
-    scratch = [layer.scratch(rows) for layer in layers]
     summed = [np.empty((rows, layer.num_neurons), dtype=np.float32) if layer.skip else None for layer in layers]
     y = np.zeros((batch, readout.num_neurons), dtype=np.float64)
-    y_drive = np.empty((block, batch, readout.num_neurons), dtype=np.float64)
-    y_scratch = readout.scratch(rows)
+    y_buffer = readout.buffer(rows)
     block_total = np.empty_like(y)
     total = np.zeros((batch, readout.num_neurons), dtype=out.scores.dtype)
     saturation = [0] * (len(layers) + 1)
@@ -255,20 +261,20 @@ def _run_chunk(
     stop = start + batch
     for t0 in range(0, steps, block):
         length = min(steps, t0 + block) - t0
-        layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(length * batch, -1)
+        used = length * batch
+        layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(used, -1)
         for index, layer in enumerate(layers):
-            drive, spiked = drives[index][:length], spikes[index][:length]
-            layer.drive(layer_input, drive.reshape(length * batch, -1), scratch[index])
+            drive = layer.drive(layer_input, buffers[index][:used]).reshape(length, batch, -1)
+            spiked = spikes[index][:length]
             events, peak = _neuron_steps(layer, states[index], drive, spiked)
             saturation[index] += events
             peaks[index] = max(peaks[index], peak)
             out.counts[index][start:stop] += spiked.sum(axis=(0, 2), dtype=np.float64).astype(np.int64)
             if out.spikes:
                 out.spikes[index][start:stop, t0 : t0 + length] = spiked.transpose(1, 0, 2)
-            flat = spiked.reshape(length * batch, -1)
-            layer_input = np.add(flat, layer_input, out=summed[index][: length * batch]) if layer.skip else flat
-        drive = y_drive[:length]
-        readout.drive(layer_input, drive.reshape(length * batch, -1), y_scratch)
+            flat = spiked.reshape(used, -1)
+            layer_input = np.add(flat, layer_input, out=summed[index][:used]) if layer.skip else flat
+        drive = readout.drive(layer_input, y_buffer[:used]).reshape(length, batch, -1)
         block_total[...] = 0.0
         events, peak = _readout_steps(readout, y, drive, block_total)
         saturation[-1] += events

@@ -114,7 +114,9 @@ class ExactDense:
         self._scaled: dict[type, np.ndarray] = {}
         self._needs_floor = bool(np.any(self.exponent < 0))
         # largest Σ_h |w_ph|·2^max(exp_p, 0) over rows p, in Python ints (no overflow)
-        rows = [int(total) for total in np.abs(self.weight).sum(axis=-1, dtype=object)] if self.weight.size else []
+        magnitude = np.abs(self.weight)
+        small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
+        rows = [int(total) for total in magnitude.sum(axis=-1, dtype=np.int64 if small else object)]
         self._row_bound = max((total << max(int(e), 0) for total, e in zip(rows, self.exponent)), default=0)
 
     def _float_weight(self, dtype: type) -> np.ndarray:
@@ -129,29 +131,34 @@ class ExactDense:
         bound = self._row_bound * largest_input
         return np.float32 if bound < 1 << 24 else np.float64 if bound < 1 << EXACT_BITS else None
 
-    def output_buffer(self, rows: int, largest_input: int) -> np.ndarray | None:
-        """A (rows, P) buffer that `apply` can write into for inputs ≤ largest_input (None: int64 path)."""
-        dtype = self.exact_dtype(largest_input)
-        return None if dtype is None else np.empty((rows, len(self.exponent)), dtype=dtype)
-
     def apply(self, inputs: np.ndarray, largest_input: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
         """a for inputs (..., H) of non-negative integers (any integer, bool or integral float dtype).
 
         Returns float32 or float64 (..., P) integer values when exact in them,
-        else int64. largest_input: a bound on the inputs (default: their max);
-        out: an `output_buffer` of as many rows as inputs has, to write into.
+        else int64. largest_input: a bound on the inputs (default: their max).
+        out: a float32 or float64 (rows, P) buffer, rows = the number of input
+        vectors, to return the result in instead (float32 only where exact).
         """
         if largest_input is None:
             largest_input = int(inputs.max(initial=0))
         dtype = self.exact_dtype(largest_input)
+        if out is not None and dtype is not None and out.dtype == np.float64:
+            dtype = np.float64
         if dtype is None:
             accumulated = np.asarray(inputs, dtype=np.int64) @ self.weight.T
             left = np.maximum(self.exponent, 0)
-            return (accumulated << left) >> (left - self.exponent)
-        flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
-        accumulated = np.matmul(flat, self._float_weight(dtype), out=out)
-        if self._needs_floor:
-            np.floor(accumulated, out=accumulated)
+            accumulated = (accumulated << left) >> (left - self.exponent)
+        else:
+            flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
+            target = out if out is not None and out.dtype == dtype else None
+            accumulated = np.matmul(flat, self._float_weight(dtype), out=target)
+            if self._needs_floor:
+                np.floor(accumulated, out=accumulated)
+        if out is not None and accumulated is not out:
+            if out.dtype == np.float32 and dtype is not np.float32:
+                raise ValueError("a float32 output is exact only where the product runs in float32")
+            out[...] = accumulated.reshape(out.shape)
+            return out
         return accumulated.reshape(inputs.shape[:-1] + (len(self.exponent),))
 
 
