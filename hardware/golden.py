@@ -47,8 +47,10 @@ from s5rf_neuro.hardware.neuron import (
 )
 from s5rf_neuro.hardware.target import TargetSpec
 
-BLOCK_BYTES = 1 << 25
-"""Bound on one layer's complex drive buffer for a block of time steps (bytes)."""
+BLOCK_BYTES = 1 << 21
+"""Aim for one layer's drive buffer of a block of time steps (bytes): it stays in cache."""
+BLOCK_ROWS = 512
+"""Fewest rows (steps × samples) of a block's matrix products, for BLAS efficiency."""
 BLOCK_STEPS = 64
 """Most time steps in one block (the readout sums a block's states exactly in float64)."""
 
