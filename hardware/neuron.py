@@ -96,6 +96,10 @@ def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray,
     return events, min(high, target.state_max), max(low, target.state_min)
 
 
+SILENT_FRACTION = 0.75
+"""Inputs active in at most this fraction of the columns: the product skips the silent ones."""
+
+
 class ExactDense:
     """A dense connection a = floor((W·u)·2^exp), prepared for exact BLAS products.
 
@@ -105,7 +109,10 @@ class ExactDense:
     weights scaled by 2^exp, when every partial sum is a multiple of
     2^min(exp, 0) below 2^24 (2^53) of those units: then the float product is
     exact, in any summation order, and the floor of a multiple of 2^exp is
-    the arithmetic shift. Otherwise it runs in int64 with shifts.
+    the arithmetic shift. Otherwise it runs in int64 with shifts. Input
+    channels silent in every row (e.g. neurons that never spike) are left out
+    of the float product when they are a quarter of all or more; a zero term
+    changes no sum.
     """
 
     def __init__(self, weight: np.ndarray, exponent: int | np.ndarray) -> None:
@@ -150,8 +157,12 @@ class ExactDense:
             accumulated = (accumulated << left) >> (left - self.exponent)
         else:
             flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
+            weight = self._float_weight(dtype)
+            active = np.flatnonzero(flat.any(axis=0))
+            if len(active) <= SILENT_FRACTION * flat.shape[1]:
+                flat, weight = flat[:, active], weight[active]
             target = out if out is not None and out.dtype == dtype else None
-            accumulated = np.matmul(flat, self._float_weight(dtype), out=target)
+            accumulated = np.matmul(flat, weight, out=target)
             if self._needs_floor:
                 np.floor(accumulated, out=accumulated)
         if out is not None and accumulated is not out:
