@@ -98,7 +98,7 @@ def _check_inputs(network: Network, inputs: np.ndarray) -> np.ndarray:
 
 
 class _Layer:
-    """One layer (or the readout) ready to run.
+    """One layer (or the readout) ready to run; this base class alone only carries its shape.
 
     num_neurons: P (O for the readout); skip: output = spikes + input;
     threshold: float64 (P,) (unused for the readout).
@@ -130,8 +130,10 @@ class _IntLayer(_Layer):
     The drive a + offset is kept in float32 where that is exact (|a| < 2^23), else float64.
     """
 
-    def __init__(self, layer: _Layer, dense: ExactDense, largest_input: int, decay: np.ndarray, target: TargetSpec) -> None:
-        super().__init__(layer.num_neurons, layer.skip, layer.threshold)
+    def __init__(
+        self, shape: _Layer, dense: ExactDense, largest_input: int, decay: np.ndarray, target: TargetSpec
+    ) -> None:
+        super().__init__(shape.num_neurons, shape.skip, shape.threshold)
         self.dense, self.largest_input, self.decay, self.target = dense, largest_input, decay, target
         self.offset = rounding_offset(target)
         # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
@@ -153,8 +155,8 @@ class _IntLayer(_Layer):
 class _FloatLayer(_Layer):
     """A float layer or readout: float64 BLAS input (weight (P', H)), `float_step_in_place` step."""
 
-    def __init__(self, layer: _Layer, weight: np.ndarray, decay: np.ndarray) -> None:
-        super().__init__(layer.num_neurons, layer.skip, layer.threshold)
+    def __init__(self, shape: _Layer, weight: np.ndarray, decay: np.ndarray) -> None:
+        super().__init__(shape.num_neurons, shape.skip, shape.threshold)
         self.weight_t, self.decay = np.ascontiguousarray(weight.T, dtype=np.float64), decay
 
     def buffer(self, rows: int) -> np.ndarray:
@@ -310,7 +312,7 @@ def simulate(
     Samples are processed in chunks of at most `batch_size` (vectorised over
     the chunk), on `workers` threads (default: every core this process may
     use; with more than one, BLAS runs one thread per worker). `progress`
-    shows a tqdm bar over chunks. `keep_spikes=False` keeps only the spike
+    shows a tqdm bar over the samples, advancing chunk by chunk. `keep_spikes=False` keeps only the spike
     counts per sample, so that memory stays bounded for any N. See
     `SimulationResult` for the outputs.
     """
