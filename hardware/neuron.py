@@ -80,8 +80,9 @@ def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray,
 
     state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
     readout states, integer valued (state LSBs); decay: (P,) or (O,) from
-    `exact_decay` (or d/2^decay_bits for a readout); drive: like state, the
-    synaptic input plus the `rounding_offset` in each component.
+    `exact_decay` (or d/2^decay_bits for a readout); drive: state's shape, the
+    synaptic input plus the `rounding_offset` in each component, in double or
+    (where exact) single precision.
     Returns (saturation events, largest component, smallest component) of the new state.
     """
     np.multiply(state, decay, out=state)
