@@ -89,12 +89,14 @@ def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray,
     np.add(state, drive, out=state)
     parts = state.view(np.float64)
     np.floor(parts, out=parts)
-    high, low = float(parts.max(initial=0.0)), float(parts.min(initial=0.0))
-    if high <= target.state_max and low >= target.state_min:
+    high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+    low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+    state_min, state_max = target.state_min, target.state_max
+    if high <= state_max and low >= state_min:
         return 0, high, low
-    events = int(np.count_nonzero(parts > target.state_max)) + int(np.count_nonzero(parts < target.state_min))
-    np.clip(parts, target.state_min, target.state_max, out=parts)
-    return events, min(high, target.state_max), max(low, target.state_min)
+    events = int(np.count_nonzero(parts > state_max)) + int(np.count_nonzero(parts < state_min))
+    np.clip(parts, state_min, state_max, out=parts)
+    return events, min(high, state_max), max(low, state_min)
 
 
 SILENT_FRACTION = 0.75
