@@ -162,8 +162,9 @@ def report(rows: list[Row], repeats: int, quick: bool) -> str:
         "## Golden simulator throughput (`bench/golden.py`)",
         "",
         "Integer (loihi2) networks through the golden simulator against the float PyTorch model's evaluation "
-        "(baseline, same run, alternating passes), on one core and on all cores. Digits: the trained default "
-        f"on its test set; SHD/SSC preset sizes: untrained models on random spikes ({DENSITY:.0%} density). "
+        "(baseline, same run, alternating passes), on one core and on all cores. Digits: "
+        f"{'an untrained default model on part of' if quick else 'the trained default on'} its test set; "
+        f"SHD/SSC preset sizes: untrained models on random spikes ({DENSITY:.0%} density). "
         f"Median of {repeats} pass(es){' (quick run)' if quick else ''}, load average {load:.1f} at the end. "
         "Samples per second by wall time and by this process's CPU time.",
         "",
