@@ -56,7 +56,7 @@ def _simulate(network: Any, inputs: Any, backend: str) -> Any:
     if backend == "golden":
         from s5rf_neuro.hardware.golden import simulate
 
-        return simulate(network, inputs, progress=True)
+        return simulate(network, inputs, progress=True, keep_spikes=False)
     from s5rf_neuro.hardware.lava_run import run_lava
 
     return run_lava(network, inputs, backend="cpu" if backend == "lava" else backend, progress=True)

@@ -1,46 +1,72 @@
 """The golden simulator: batched, vectorised execution of a discrete S5-RF network.
 
-It is the oracle the Lava process models must match bit for bit, and the
-baseline of the throughput benchmark. An `IntNetwork` runs in int64 through
-`hardware.neuron` (the integer arithmetic exists only there); a
-`FloatNetwork` runs in float64/complex128 through `float_neuron_step`.
+It is the oracle the Lava process models must match bit for bit, and what
+every accuracy figure of an export comes from. An `IntNetwork` runs through
+the exact float64 arithmetic of `hardware.neuron` (`decay_step_in_place`,
+the same code the Lava fixed-point models call through `int_neuron_step`);
+a `FloatNetwork` runs in float64/complex128 through `float_step_in_place`.
 
-The dense connections are not recurrent, so each layer is computed for all
-time steps of a batch at once (one matrix product over (batch·T, H)), then
-the neuron recurrence runs over time on (batch, P) arrays, and the layer's
-output feeds the next layer. Time runs from t = 0 with zero initial state;
-layer l's output at step t drives layer l+1 at the same step t (no
-pipeline delay; the Lava runner removes its own latency before comparing).
+Samples are split into chunks of at most `batch_size`, run on a pool of
+threads (numpy and BLAS release the GIL). Within a chunk, time is cut into
+blocks of a few dozen steps; per block, each layer's synaptic input is one
+BLAS product over (block steps · chunk samples, H), with the real and
+imaginary weights interleaved so that its result is already the complex
+drive, then the neuron recurrence runs step by step on preallocated
+(chunk, P) buffers, its spikes written straight into the float32 input of
+the next layer's product. Memory is thus bounded by the chunk and block
+sizes, whatever the number of samples (plus the spikes themselves, kept
+only on request).
+
+Time runs from t = 0 with zero initial state; layer l's output at step t
+drives layer l+1 at the same step t (no pipeline delay; the Lava runner
+removes its own latency before comparing).
 """
 
 from __future__ import annotations
 
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
+from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
-from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
 from s5rf_neuro.hardware.neuron import (
-    dense_int,
-    float_neuron_step,
-    float_readout_step,
-    int_neuron_step,
-    int_readout_step,
+    EXACT_BITS,
+    ExactDense,
+    check_exact,
+    decay_step_in_place,
+    exact_decay,
+    float_step_in_place,
+    rounding_offset,
 )
+from s5rf_neuro.hardware.target import TargetSpec
+
+BLOCK_BYTES = 1 << 21
+"""Aim for one layer's drive buffer of a block of time steps (bytes): it stays in cache."""
+BLOCK_ROWS = 512
+"""Fewest rows (steps × samples) of a block's matrix products, for BLAS efficiency."""
+BLOCK_STEPS = 64
+"""Most time steps in one block (the readout sums a block's states exactly in float64)."""
 
 
 @dataclass
 class SimulationResult:
     """What a simulation of N samples of T steps produced.
 
-    spikes:      per layer, bool (N, T, P): the layer's spikes (before any skip addition)
+    spikes:      per layer, bool (N, T, P): the layer's spikes (before any skip addition);
+                 empty when the simulation was asked not to keep them
     scores:      (N, O): float64 mean_t y for a float network, int64 sum_t y for an integer one
     predictions: (N,) int64 argmax of scores
     saturation:  per layer then the readout (L + 1 ints): saturation events (zeros for float)
     state_peak:  per layer then the readout (L + 1 floats): the largest |component| of the state
                  reached (state units for float, LSBs for int); used for calibration and headroom
+    spike_counts: per layer, int64 (N,): spikes per sample (empty: count them in `spikes`)
     """
 
     spikes: list[np.ndarray]
@@ -48,9 +74,12 @@ class SimulationResult:
     predictions: np.ndarray
     saturation: list[int]
     state_peak: list[float] = field(default_factory=list)
+    spike_counts: list[np.ndarray] = field(default_factory=list)
 
     def spikes_per_sample(self) -> list[float]:
         """Mean number of spikes per sample, per layer."""
+        if self.spike_counts:
+            return [float(c.mean()) if len(c) else 0.0 for c in self.spike_counts]
         return [float(s.sum(axis=(1, 2)).mean()) if len(s) else 0.0 for s in self.spikes]
 
 
@@ -68,132 +97,266 @@ def _check_inputs(network: Network, inputs: np.ndarray) -> np.ndarray:
     return inputs
 
 
-def _run_int_batch(network: IntNetwork, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, list[int], list[float]]:
-    """One batch, time-major: inputs (T, B, H) -> (spikes per layer (T, B, P), scores (B, O), saturation, peaks)."""
+class _Layer:
+    """One layer (or the readout) ready to run; this base class alone only carries its shape.
+
+    num_neurons: P (O for the readout); skip: output = spikes + input;
+    threshold: float64 (P,) (unused for the readout).
+    """
+
+    def __init__(self, num_neurons: int, skip: bool = False, threshold: np.ndarray | None = None) -> None:
+        self.num_neurons, self.skip = num_neurons, skip
+        self.threshold = np.zeros(num_neurons) if threshold is None else threshold.astype(np.float64)
+
+    def buffer(self, rows: int) -> np.ndarray:
+        """A buffer for the drive of up to `rows` input rows (reused across blocks)."""
+        raise NotImplementedError
+
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        """The drive (rows, P) of inputs (rows, H), computed in `buffer` (as many rows): complex, real for a readout."""
+        raise NotImplementedError
+
+    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
+        """One step of `state` in place; (saturation events, largest, smallest component)."""
+        raise NotImplementedError
+
+
+class _IntLayer(_Layer):
+    """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
+
+    dense: interleaved real and imaginary rows for a layer, plain rows for the readout;
+    largest_input: a bound on the layer's inputs (sets the BLAS precision);
+    decay: complex128 (P,) from `exact_decay`, or float64 (O,) d/2^decay_bits.
+    The drive a + offset is kept in float32 where that is exact (|a| < 2^23), else float64.
+    """
+
+    def __init__(
+        self, shape: _Layer, dense: ExactDense, largest_input: int, decay: np.ndarray, target: TargetSpec
+    ) -> None:
+        super().__init__(shape.num_neurons, shape.skip, shape.threshold)
+        self.dense, self.largest_input, self.decay, self.target = dense, largest_input, decay, target
+        self.offset = rounding_offset(target)
+        # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
+        self.dtype = np.float32 if dense.exact_dtype(2 * largest_input) is np.float32 else np.float64
+
+    def buffer(self, rows: int) -> np.ndarray:
+        return np.empty((rows, len(self.dense.exponent)), dtype=self.dtype)
+
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        drive = self.dense.apply(inputs, self.largest_input, buffer)
+        if self.offset:
+            drive += self.offset
+        return drive.view(np.complex64 if self.dtype is np.float32 else np.complex128) if self.decay.dtype.kind == "c" else drive
+
+    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
+        return decay_step_in_place(state, self.decay, drive, self.target)
+
+
+class _FloatLayer(_Layer):
+    """A float layer or readout: float64 BLAS input (weight (P', H)), `float_step_in_place` step."""
+
+    def __init__(self, shape: _Layer, weight: np.ndarray, decay: np.ndarray) -> None:
+        super().__init__(shape.num_neurons, shape.skip, shape.threshold)
+        self.weight_t, self.decay = np.ascontiguousarray(weight.T, dtype=np.float64), decay
+
+    def buffer(self, rows: int) -> np.ndarray:
+        return np.empty((rows, self.weight_t.shape[1]), dtype=np.float64)
+
+    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
+        np.matmul(np.asarray(inputs, dtype=np.float64), self.weight_t, out=buffer)
+        return buffer.view(np.complex128) if self.decay.dtype.kind == "c" else buffer
+
+    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
+        float_step_in_place(state, self.decay, drive)
+        parts = state.view(np.float64)
+        return 0, float(parts.max(initial=0.0)), float(parts.min(initial=0.0))
+
+
+def _interleaved(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
+    """(2P, ...) rows re_0, im_0, re_1, im_1, …: a product with them views as complex (…, P)."""
+    out = np.empty((2 * len(real),) + real.shape[1:], dtype=np.result_type(real, imag))
+    out[0::2], out[1::2] = real, imag
+    return out
+
+
+def _plan_int(network: IntNetwork, largest_input: int) -> tuple[list[_Layer], _Layer]:
+    """The layers and readout of `network` for inputs ≤ largest_input (checks exactness first)."""
     target = network.target
-    steps, batch, _ = inputs.shape
-    layer_input = inputs
-    spikes_out: list[np.ndarray] = []
-    saturation: list[int] = []
-    peaks: list[float] = []
+    magnitudes = [int(np.max(np.abs(l.decay_re) + np.abs(l.decay_im), initial=0)) for l in network.layers]
+    check_exact(target, max(magnitudes + [int(np.max(np.abs(network.readout.decay), initial=0))]))
+    if BLOCK_STEPS << (target.state_bits - 1) >= 1 << EXACT_BITS:
+        raise TargetError(f"target {target.name}: {target.state_bits}-bit readout states are too wide to sum exactly")
+    layers: list[_Layer] = []
     for layer in network.layers:
-        if layer.weight_exp_re == layer.weight_exp_im:
-            both = dense_int(np.concatenate([layer.weight_re, layer.weight_im]), layer.weight_exp_re, layer_input)
-            a_re, a_im = both[..., : layer.num_neurons], both[..., layer.num_neurons :]
-        else:
-            a_re = dense_int(layer.weight_re, layer.weight_exp_re, layer_input)
-            a_im = dense_int(layer.weight_im, layer.weight_exp_im, layer_input)
-        re = np.zeros((batch, layer.num_neurons), dtype=np.int64)
-        im = np.zeros_like(re)
-        spikes = np.empty((steps, batch, layer.num_neurons), dtype=bool)
-        events = 0
-        peak = 0
-        for t in range(steps):
-            re, im, spikes[t], sat = int_neuron_step(
-                re, im, a_re[t], a_im[t], layer.decay_re, layer.decay_im, layer.threshold, target
-            )
-            events += sat
-            peak = max(peak, int(re.max(initial=0)), -int(re.min(initial=0)), int(im.max(initial=0)), -int(im.min(initial=0)))
-        spikes_out.append(spikes)
-        saturation.append(events)
-        peaks.append(float(peak))
-        layer_input = np.add(spikes, layer_input, dtype=np.int64) if layer.skip else spikes
+        exponents = np.tile([layer.weight_exp_re, layer.weight_exp_im], layer.num_neurons)
+        dense = ExactDense(_interleaved(layer.weight_re, layer.weight_im), exponents)
+        shape = _Layer(layer.num_neurons, layer.skip, layer.threshold)
+        layers.append(_IntLayer(shape, dense, largest_input, exact_decay(layer.decay_re, layer.decay_im, target), target))
+        largest_input = 1 + (largest_input if layer.skip else 0)
     readout = network.readout
-    drive = dense_int(readout.weight, readout.weight_exp, layer_input)
-    y = np.zeros((batch, network.output_dim), dtype=np.int64)
-    scores = np.zeros_like(y)
-    events = 0
-    peak = 0
-    for t in range(steps):
-        y, sat = int_readout_step(y, drive[t], readout.decay, target)
-        scores += y
+    decay = readout.decay.astype(np.float64) * 2.0 ** -target.decay_bits
+    dense = ExactDense(readout.weight, readout.weight_exp)
+    return layers, _IntLayer(_Layer(network.output_dim), dense, largest_input, decay, target)
+
+
+def _plan_float(network: FloatNetwork) -> tuple[list[_Layer], _Layer]:
+    """The layers and readout of `network`."""
+    layers: list[_Layer] = [
+        _FloatLayer(_Layer(layer.num_neurons, layer.skip, layer.threshold), _interleaved(layer.weight.real, layer.weight.imag), layer.decay)
+        for layer in network.layers
+    ]
+    return layers, _FloatLayer(_Layer(network.output_dim), network.readout.weight, network.readout.decay)
+
+
+@dataclass
+class _Outputs:
+    """Where the chunks write: spikes (N, T, P) per layer or none, spike counts (N,),
+    scores (N, O) (int64 Σ_t y for an integer network, float64 Σ_t y for a float one)."""
+
+    spikes: list[np.ndarray]
+    counts: list[np.ndarray]
+    scores: np.ndarray
+
+
+def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
+    """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) float32; (saturation events, peak |component|)."""
+    real = state.real
+    events, peak = 0, 0.0
+    for t in range(len(drive)):
+        sat, high, low = layer.step(state, drive[t])
         events += sat
-        peak = max(peak, int(y.max(initial=0)), -int(y.min(initial=0)))
-    saturation.append(events)
-    peaks.append(float(peak))
-    return spikes_out, scores, saturation, peaks
+        peak = max(peak, high, -low)
+        np.greater(real, layer.threshold, out=spikes[t])
+    return events, peak
 
 
-def _complex_drive(weight: np.ndarray, layer_input: np.ndarray) -> np.ndarray:
-    """W·u for all steps at once: complex128 (..., P) from float64 (..., H), two real BLAS products."""
-    drive = np.empty(layer_input.shape[:-1] + (weight.shape[0],), dtype=np.complex128)
-    drive.real = layer_input @ np.ascontiguousarray(weight.real.T)
-    drive.imag = layer_input @ np.ascontiguousarray(weight.imag.T)
-    return drive
+def _readout_steps(readout: _Layer, y: np.ndarray, drive: np.ndarray, total: np.ndarray) -> tuple[int, float]:
+    """Run y (B, O) over drive (t, B, O), adding each y into total (B, O); (saturation events, peak |y|)."""
+    events, peak = 0, 0.0
+    for t in range(len(drive)):
+        sat, high, low = readout.step(y, drive[t])
+        events += sat
+        peak = max(peak, high, -low)
+        np.add(total, y, out=total)
+    return events, peak
 
 
-def _run_float_batch(network: FloatNetwork, inputs: np.ndarray) -> tuple[list[np.ndarray], np.ndarray, list[int], list[float]]:
-    """Float twin of `_run_int_batch` (same shapes; saturation all zero)."""
-    steps, batch, _ = inputs.shape
-    layer_input = inputs.astype(np.float64)
-    spikes_out: list[np.ndarray] = []
-    peaks: list[float] = []
-    for layer in network.layers:
-        drive = _complex_drive(layer.weight, layer_input)
-        state = np.zeros((batch, layer.num_neurons), dtype=np.complex128)
-        spikes = np.empty((steps, batch, layer.num_neurons), dtype=bool)
-        peak = 0.0
-        for t in range(steps):
-            state, spikes[t] = float_neuron_step(state, drive[t], layer.decay, layer.threshold)
-            parts = state.view(np.float64)
-            peak = max(peak, float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
-        spikes_out.append(spikes)
-        peaks.append(peak)
-        layer_input = spikes + layer_input if layer.skip else spikes.astype(np.float64)
-    readout = network.readout
-    drive = layer_input @ readout.weight.T
-    y = np.zeros((batch, network.output_dim), dtype=np.float64)
-    total = np.zeros_like(y)
-    peak = 0.0
-    for t in range(steps):
-        y = float_readout_step(y, drive[t], readout.decay)
-        total += y
-        peak = max(peak, float(y.max(initial=0.0)), -float(y.min(initial=0.0)))
-    peaks.append(peak)
-    scores = total / steps if steps else total
-    return spikes_out, scores, [0] * (len(network.layers) + 1), peaks
+def _run_chunk(
+    layers: list[_Layer], readout: _Layer, inputs: np.ndarray, start: int, out: _Outputs
+) -> tuple[list[int], list[float]]:
+    """Run samples inputs (B, T, H) (rows start… of the outputs); returns (saturation, peaks) per layer + readout.
+
+    All buffers are allocated once per chunk and reused by every block.
+    """
+    batch, steps, _ = inputs.shape
+    widest = max([layer.num_neurons for layer in layers] + [readout.num_neurons])
+    block = max(1, min(steps, BLOCK_STEPS, max(-(-BLOCK_ROWS // batch), BLOCK_BYTES // (16 * batch * widest))))
+    rows = block * batch
+    states = [np.zeros((batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
+    buffers = [layer.buffer(rows) for layer in layers]
+    spikes = [np.empty((block, batch, layer.num_neurons), dtype=np.float32) for layer in layers]
+    summed = [np.empty((rows, layer.num_neurons), dtype=np.float32) if layer.skip else None for layer in layers]
+    y = np.zeros((batch, readout.num_neurons), dtype=np.float64)
+    y_buffer = readout.buffer(rows)
+    block_total = np.empty_like(y)
+    total = np.zeros((batch, readout.num_neurons), dtype=out.scores.dtype)
+    saturation = [0] * (len(layers) + 1)
+    peaks = [0.0] * (len(layers) + 1)
+    stop = start + batch
+    for t0 in range(0, steps, block):
+        length = min(steps, t0 + block) - t0
+        used = length * batch
+        layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(used, -1)
+        for index, layer in enumerate(layers):
+            drive = layer.drive(layer_input, buffers[index][:used]).reshape(length, batch, -1)
+            spiked = spikes[index][:length]
+            events, peak = _neuron_steps(layer, states[index], drive, spiked)
+            saturation[index] += events
+            peaks[index] = max(peaks[index], peak)
+            out.counts[index][start:stop] += spiked.sum(axis=(0, 2), dtype=np.float64).astype(np.int64)
+            if out.spikes:
+                out.spikes[index][start:stop, t0 : t0 + length] = spiked.transpose(1, 0, 2)
+            flat = spiked.reshape(used, -1)
+            layer_input = np.add(flat, layer_input, out=summed[index][:used]) if layer.skip else flat
+        drive = readout.drive(layer_input, y_buffer[:used]).reshape(length, batch, -1)
+        block_total[...] = 0.0
+        events, peak = _readout_steps(readout, y, drive, block_total)
+        saturation[-1] += events
+        peaks[-1] = max(peaks[-1], peak)
+        total += block_total.astype(total.dtype)
+    out.scores[start:stop] = total
+    return saturation, peaks
+
+
+@functools.lru_cache(maxsize=1)
+def _blas_controller() -> ThreadpoolController:
+    """The process's BLAS thread pools (found once)."""
+    return ThreadpoolController()
+
+
+def default_workers() -> int:
+    """The number of CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def simulate(
-    network: Network, inputs: np.ndarray, batch_size: int = 256, progress: bool = False
+    network: Network,
+    inputs: np.ndarray,
+    batch_size: int = 256,
+    progress: bool = False,
+    workers: int | None = None,
+    keep_spikes: bool = True,
 ) -> SimulationResult:
     """Run `network` on `inputs` (N, T, H) non-negative integer spike counts.
 
-    Samples are processed `batch_size` at a time (vectorised over the batch);
-    `progress` shows a tqdm bar over batches. See `SimulationResult` for the
-    outputs.
+    Samples are processed in chunks of at most `batch_size` (vectorised over
+    the chunk), on `workers` threads (default: every core this process may
+    use; with more than one, BLAS runs one thread per worker). `progress`
+    shows a tqdm bar over the samples, advancing chunk by chunk. `keep_spikes=False` keeps only the spike
+    counts per sample, so that memory stays bounded for any N. See
+    `SimulationResult` for the outputs.
     """
     if not isinstance(network, (FloatNetwork, IntNetwork)):
         raise S5RFError(f"cannot simulate a {type(network).__name__}; expected FloatNetwork or IntNetwork")
     if batch_size < 1:
         raise S5RFError(f"batch size must be positive, got {batch_size}")
+    workers = default_workers() if workers is None else workers
+    if workers < 1:
+        raise S5RFError(f"workers must be positive, got {workers}")
     inputs = _check_inputs(network, inputs)
-    run_batch = _run_int_batch if isinstance(network, IntNetwork) else _run_float_batch
-    count = inputs.shape[0]
-    spikes: list[list[np.ndarray]] = [[] for _ in network.layers]
-    scores: list[np.ndarray] = []
-    saturation = [0] * (len(network.layers) + 1)
-    peaks = [0.0] * (len(network.layers) + 1)
-    starts = range(0, count, batch_size)
-    for start in tqdm(starts, desc="golden sim", unit="batch", disable=not progress):
-        time_major = np.ascontiguousarray(inputs[start : start + batch_size].transpose(1, 0, 2))
-        layer_spikes, batch_scores, batch_saturation, batch_peaks = run_batch(network, time_major)
-        for per_layer, s in zip(spikes, layer_spikes):
-            per_layer.append(s.transpose(1, 0, 2))
-        scores.append(batch_scores)
-        saturation = [a + b for a, b in zip(saturation, batch_saturation)]
-        peaks = [max(a, b) for a, b in zip(peaks, batch_peaks)]
-    score_dtype = np.int64 if isinstance(network, IntNetwork) else np.float64
-    steps = inputs.shape[1]
-    all_spikes = [
-        np.concatenate(s) if s else np.zeros((0, steps, layer.num_neurons), dtype=bool)
-        for s, layer in zip(spikes, network.layers)
-    ]
-    all_scores = np.concatenate(scores) if scores else np.zeros((0, network.output_dim), dtype=score_dtype)
+    count, steps, _ = inputs.shape
+    is_int = isinstance(network, IntNetwork)
+    if is_int:
+        layers, readout = _plan_int(network, int(inputs.max(initial=0)))
+    else:
+        layers, readout = _plan_float(network)
+    out = _Outputs(
+        spikes=[np.zeros((count, steps, layer.num_neurons), dtype=bool) for layer in layers] if keep_spikes else [],
+        counts=[np.zeros(count, dtype=np.int64) for _ in layers],
+        scores=np.zeros((count, network.output_dim), dtype=np.int64 if is_int else np.float64),
+    )
+    chunk = max(1, min(batch_size, -(-count // workers)))
+    starts = range(0, count, chunk)
+    workers = min(workers, len(starts)) or 1
+    saturation = [0] * (len(layers) + 1)
+    peaks = [0.0] * (len(layers) + 1)
+
+    def run(start: int) -> tuple[list[int], list[float]]:
+        return _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+
+    pool = ThreadPoolExecutor(workers) if workers > 1 else None
+    limit = _blas_controller().limit(limits=1, user_api="blas") if pool else nullcontext()
+    with limit, pool or nullcontext(), tqdm(total=count, desc="golden sim", unit="sample", disable=not progress) as bar:
+        for start, (chunk_saturation, chunk_peaks) in zip(starts, (pool.map if pool else map)(run, starts)):
+            saturation = [a + b for a, b in zip(saturation, chunk_saturation)]
+            peaks = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
+            bar.update(min(chunk, count - start))
+    scores = out.scores if is_int or not steps else out.scores / steps
     return SimulationResult(
-        spikes=all_spikes,
-        scores=all_scores,
-        predictions=np.argmax(all_scores, axis=1).astype(np.int64),
+        spikes=out.spikes,
+        scores=scores,
+        predictions=np.argmax(scores, axis=1).astype(np.int64),
         saturation=saturation,
         state_peak=peaks,
+        spike_counts=out.counts,
     )

@@ -4,8 +4,7 @@ The golden simulator and the Lava process models both call these functions,
 so their arithmetic is identical by construction; what the equality tests
 between them check is the wiring (delays, skips, resets).
 
-Integer update of one time step, all arrays int64 of one shape (any batch
-dimensions), k = target.decay_bits:
+Integer update of one time step, k = target.decay_bits:
 
     re' = sat( shift(c·re − s·im) + a_re )
     im' = sat( shift(s·re + c·im) + a_im )
@@ -18,38 +17,163 @@ signed state range; each clipped element counts as one saturation event.
 The synaptic input a comes from a dense connection: a = (W·u)·2^exp, a left
 shift for exp ≥ 0 and an arithmetic (floor) right shift for exp < 0, as
 Lava's bit-accurate `Dense` computes it.
+
+How it is computed: exactly, in float64. The state (re, im) is held as one
+complex128 number z = re + i·im and the decay as λ = (c + i·s)/2^k, so
+that one complex multiply gives (c·re − s·im)/2^k and (s·re + c·im)/2^k.
+With the rounding offset r (1/2 for "nearest", 0 for "floor") folded into the
+input, d = a + r·(1 + i), the step is
+
+    z' = sat( floor(λ·z + d) )            (floor and sat per component)
+
+which equals the integer update, because every intermediate value is an
+integer multiple of 2^−k below 2^(53−k) in magnitude (`check_exact`), where
+float64 represents it exactly, so no operation rounds (the products, the
+differences, the sum and the division by 2^k, a change of exponent only).
+An input so large that λ·z + d reaches 2^(53−k) may round, but the result
+then lies far outside the state range and clips to the same bound as the
+exact value would. The readout is the same update on real numbers.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from s5rf_neuro.errors import TargetError
 from s5rf_neuro.hardware.target import TargetSpec
 
-
-def shift_decay(product: np.ndarray, target: TargetSpec) -> np.ndarray:
-    """Divide an int64 product of a decay constant and a state by 2^decay_bits, rounding per target."""
-    return _shift_decay_in_place(product.copy(), target)
+EXACT_BITS = 53
+"""Bits of a float64 significand: integers below 2^53 in magnitude are exact."""
 
 
-def _shift_decay_in_place(product: np.ndarray, target: TargetSpec) -> np.ndarray:
-    """`shift_decay` overwriting its (temporary) argument, which it returns."""
-    k = target.decay_bits
-    if target.decay_rounding == "nearest":
-        product += 1 << (k - 1)
-    product >>= k
-    return product
+def check_exact(target: TargetSpec, decay_magnitude: int) -> None:
+    """Raise `TargetError` unless float64 reproduces the integer step exactly.
 
-
-def saturate(state: np.ndarray, target: TargetSpec) -> tuple[np.ndarray, int]:
-    """Clip int64 `state` to the target's signed state range; return it and the number of clipped elements.
-
-    When nothing clips, `state` itself is returned (no copy).
+    decay_magnitude: the largest |c| + |s| (integer decay units) of the network.
+    The rotated state, (|c| + |s|)·2^(state_bits−1) plus the rounding offset,
+    and the state range scaled by 2^decay_bits must stay below 2^53.
     """
-    if state.size == 0 or (state.max() <= target.state_max and state.min() >= target.state_min):
-        return state, 0
-    clipped = np.clip(state, target.state_min, target.state_max)
-    return clipped, int(np.count_nonzero(clipped != state))
+    rotated = decay_magnitude * (1 << (target.state_bits - 1)) + (1 << target.decay_bits)
+    if rotated >= 1 << EXACT_BITS or target.state_bits + target.decay_bits + 1 >= EXACT_BITS:
+        raise TargetError(
+            f"target {target.name}: {target.state_bits}-bit states with {target.decay_bits}-bit decays "
+            f"(|c|+|s| up to {decay_magnitude}) exceed the {EXACT_BITS}-bit exact arithmetic of the simulator"
+        )
+
+
+def exact_decay(decay_re: np.ndarray, decay_im: np.ndarray, target: TargetSpec) -> np.ndarray:
+    """λ = (c + i·s)/2^decay_bits: complex128 (P,) from the int64 (P,) decay constants (exact)."""
+    scale = 2.0 ** -target.decay_bits
+    decay = np.empty(np.shape(decay_re), dtype=np.complex128)
+    decay.real = np.asarray(decay_re, dtype=np.float64) * scale
+    decay.imag = np.asarray(decay_im, dtype=np.float64) * scale
+    return decay
+
+
+def rounding_offset(target: TargetSpec) -> float:
+    """r, added to the input before the floor: 1/2 for "nearest" rounding, 0 for "floor"."""
+    return 0.5 if target.decay_rounding == "nearest" else 0.0
+
+
+def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
+    """One integer step in exact float64, overwriting `state`: state ← sat(floor(decay·state + drive)).
+
+    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
+    readout states, integer valued (state LSBs); decay: (P,) or (O,) from
+    `exact_decay` (or d/2^decay_bits for a readout); drive: state's shape, the
+    synaptic input plus the `rounding_offset` in each component, in double or
+    (where exact) single precision.
+    Returns (saturation events, largest component, smallest component) of the new state.
+    """
+    np.multiply(state, decay, out=state)
+    np.add(state, drive, out=state)
+    parts = state.view(np.float64)
+    np.floor(parts, out=parts)
+    high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+    low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+    state_min, state_max = target.state_min, target.state_max
+    if high <= state_max and low >= state_min:
+        return 0, high, low
+    events = int(np.count_nonzero(parts > state_max)) + int(np.count_nonzero(parts < state_min))
+    np.clip(parts, state_min, state_max, out=parts)
+    return events, min(high, state_max), max(low, state_min)
+
+
+SILENT_FRACTION = 0.75
+"""Inputs active in at most this fraction of the columns: the product skips the silent ones."""
+
+
+class ExactDense:
+    """A dense connection a = floor((W·u)·2^exp), prepared for exact BLAS products.
+
+    weight: int64 (P, H) mantissas; exponent: an int, or int64 (P,) one per
+    output row (used to run the real and imaginary weights as one matrix).
+    The product runs as a float32 (float64) BLAS matrix product with the
+    weights scaled by 2^exp, when every partial sum is a multiple of
+    2^min(exp, 0) below 2^24 (2^53) of those units: then the float product is
+    exact, in any summation order, and the floor of a multiple of 2^exp is
+    the arithmetic shift. Otherwise it runs in int64 with shifts. Input
+    channels silent in every row (e.g. neurons that never spike) are left out
+    of the float product when they are a quarter of all or more; a zero term
+    changes no sum.
+    """
+
+    def __init__(self, weight: np.ndarray, exponent: int | np.ndarray) -> None:
+        self.weight = np.asarray(weight, dtype=np.int64)
+        self.exponent = np.broadcast_to(np.asarray(exponent, dtype=np.int64), self.weight.shape[:1]).copy()
+        self._scaled: dict[type, np.ndarray] = {}
+        self._needs_floor = bool(np.any(self.exponent < 0))
+        # largest Σ_h |w_ph|·2^max(exp_p, 0) over rows p, in Python ints (no overflow)
+        magnitude = np.abs(self.weight)
+        small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
+        rows = [int(total) for total in magnitude.sum(axis=-1, dtype=np.int64 if small else object)]
+        self._row_bound = max((total << max(int(e), 0) for total, e in zip(rows, self.exponent)), default=0)
+
+    def _float_weight(self, dtype: type) -> np.ndarray:
+        """weight.T·2^exp as `dtype` (H, P), exact (mantissas have few bits), cached."""
+        if dtype not in self._scaled:
+            scale = np.ldexp(np.ones(len(self.exponent)), self.exponent.astype(np.int32))
+            self._scaled[dtype] = np.ascontiguousarray((self.weight * scale[:, None]).T.astype(dtype))
+        return self._scaled[dtype]
+
+    def exact_dtype(self, largest_input: int) -> type | None:
+        """float32 or float64 when the BLAS product is exact for inputs ≤ largest_input; None: int64 only."""
+        bound = self._row_bound * largest_input
+        return np.float32 if bound < 1 << 24 else np.float64 if bound < 1 << EXACT_BITS else None
+
+    def apply(self, inputs: np.ndarray, largest_input: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
+        """a for inputs (..., H) of non-negative integers (any integer, bool or integral float dtype).
+
+        Returns float32 or float64 (..., P) integer values when exact in them,
+        else int64. largest_input: a bound on the inputs (default: their max).
+        out: a float32 or float64 (rows, P) buffer, rows = the number of input
+        vectors, to return the result in instead (float32 only where exact).
+        """
+        if largest_input is None:
+            largest_input = int(inputs.max(initial=0))
+        dtype = self.exact_dtype(largest_input)
+        if out is not None and dtype is not None and out.dtype == np.float64:
+            dtype = np.float64
+        if dtype is None:
+            accumulated = np.asarray(inputs, dtype=np.int64) @ self.weight.T
+            left = np.maximum(self.exponent, 0)
+            accumulated = (accumulated << left) >> (left - self.exponent)
+        else:
+            flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
+            weight = self._float_weight(dtype)
+            active = np.flatnonzero(flat.any(axis=0))
+            if len(active) <= SILENT_FRACTION * flat.shape[1]:
+                flat, weight = flat[:, active], weight[active]
+            target = out if out is not None and out.dtype == dtype else None
+            accumulated = np.matmul(flat, weight, out=target)
+            if self._needs_floor:
+                np.floor(accumulated, out=accumulated)
+        if out is not None and accumulated is not out:
+            if out.dtype == np.float32 and dtype is not np.float32:
+                raise ValueError("a float32 output is exact only where the product runs in float32")
+            out[...] = accumulated.reshape(out.shape)
+            return out
+        return accumulated.reshape(inputs.shape[:-1] + (len(self.exponent),))
 
 
 def dense_int(weight: np.ndarray, exponent: int, inputs: np.ndarray) -> np.ndarray:
@@ -57,24 +181,20 @@ def dense_int(weight: np.ndarray, exponent: int, inputs: np.ndarray) -> np.ndarr
 
     weight: int64 (P, H) mantissas; inputs: (..., H) spike counts of any
     integer (or bool) dtype. Returns int64 (..., P) synaptic input in state LSBs.
-
-    The accumulation runs as a float32 (float64) BLAS product when every
-    partial sum is an integer below 2^24 (2^53) in magnitude: then the float
-    product is exact and identical to the int64 one, only much faster.
-    Otherwise it runs in int64.
+    Computed by `ExactDense` (exact float BLAS where the bounds allow).
     """
     largest_input = max(int(inputs.max(initial=0)), -int(inputs.min(initial=0)))
-    bound = int(np.abs(weight).max(initial=0)) * largest_input * weight.shape[-1]
-    exact = np.float32 if bound < 1 << 24 else np.float64 if bound < 1 << 53 else None
-    if exact is not None:
-        accumulated = (inputs.astype(exact) @ weight.T.astype(exact)).astype(np.int64)
-    else:
-        accumulated = inputs @ weight.T
-    if exponent >= 0:
-        accumulated <<= exponent
-    else:
-        accumulated >>= -exponent
-    return accumulated
+    return ExactDense(weight, exponent).apply(inputs, largest_input).astype(np.int64)
+
+
+def _as_complex(re: np.ndarray, im: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """re + offset + i·(im + offset) as complex128 (broadcast shape)."""
+    out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)), dtype=np.complex128)
+    out.real = re
+    out.imag = im
+    if offset:
+        out.view(np.float64)[...] += offset
+    return out
 
 
 def int_neuron_step(
@@ -87,35 +207,38 @@ def int_neuron_step(
     threshold: np.ndarray,
     target: TargetSpec,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One integer S5-RF step.
+    """One integer S5-RF step (through `decay_step_in_place`).
 
     re, im, a_re, a_im: int64 (..., P) state and synaptic input (state LSBs);
     decay_re, decay_im, threshold: int64 (P,).
-    Returns (re', im', spikes as bool (..., P), saturation events).
+    Returns (re', im' as int64, spikes as bool (..., P), saturation events).
     """
-    rotated_re = decay_re * re
-    rotated_re -= decay_im * im
-    rotated_re = _shift_decay_in_place(rotated_re, target)
-    rotated_re += a_re
-    rotated_im = decay_im * re
-    rotated_im += decay_re * im
-    rotated_im = _shift_decay_in_place(rotated_im, target)
-    rotated_im += a_im
-    new_re, saturated_re = saturate(rotated_re, target)
-    new_im, saturated_im = saturate(rotated_im, target)
-    return new_re, new_im, new_re > threshold, saturated_re + saturated_im
+    check_exact(target, int(np.max(np.abs(decay_re) + np.abs(decay_im), initial=0)))
+    state = _as_complex(re, im)
+    drive = _as_complex(a_re, a_im, rounding_offset(target))
+    events, _, _ = decay_step_in_place(state, exact_decay(decay_re, decay_im, target), drive, target)
+    new_re, new_im = state.real.astype(np.int64), state.imag.astype(np.int64)
+    return new_re, new_im, new_re > threshold, events
 
 
 def int_readout_step(
     state: np.ndarray, a: np.ndarray, decay: np.ndarray, target: TargetSpec
 ) -> tuple[np.ndarray, int]:
-    """One integer leaky-readout step: y' = sat(shift(d·y) + a).
+    """One integer leaky-readout step: y' = sat(shift(d·y) + a) (through `decay_step_in_place`).
 
-    state, a: int64 (..., O); decay: int64 (O,). Returns (y', saturation events).
+    state, a: int64 (..., O); decay: int64 (O,). Returns (y' as int64, saturation events).
     """
-    decayed = _shift_decay_in_place(decay * state, target)
-    decayed += a
-    return saturate(decayed, target)
+    check_exact(target, int(np.max(np.abs(decay), initial=0)))
+    y = np.array(np.broadcast_to(state, np.broadcast_shapes(np.shape(state), np.shape(a))), dtype=np.float64)
+    drive = np.asarray(a, dtype=np.float64) + rounding_offset(target)
+    events, _, _ = decay_step_in_place(y, np.asarray(decay, dtype=np.float64) * 2.0 ** -target.decay_bits, drive, target)
+    return y.astype(np.int64), events
+
+
+def float_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray) -> None:
+    """One float step overwriting `state`: state ← decay ⊙ state + drive (complex128 neurons or float64 readouts)."""
+    np.multiply(state, decay, out=state)
+    np.add(state, drive, out=state)
 
 
 def float_neuron_step(
@@ -126,10 +249,13 @@ def float_neuron_step(
     state, drive: complex128 (..., P); decay: complex128 (P,); threshold: float64 (P,).
     Returns (x', spikes as bool (..., P)).
     """
-    new_state = decay * state + drive
+    new_state = np.array(np.broadcast_to(state, np.broadcast_shapes(np.shape(state), np.shape(drive))), dtype=np.complex128)
+    float_step_in_place(new_state, decay, drive)
     return new_state, new_state.real > threshold
 
 
 def float_readout_step(state: np.ndarray, drive: np.ndarray, decay: np.ndarray) -> np.ndarray:
     """One float leaky-readout step y' = d ⊙ y + drive; arrays float64 (..., O), decay (O,)."""
-    return decay * state + drive
+    new_state = np.array(np.broadcast_to(state, np.broadcast_shapes(np.shape(state), np.shape(drive))), dtype=np.float64)
+    float_step_in_place(new_state, decay, drive)
+    return new_state

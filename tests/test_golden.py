@@ -236,3 +236,92 @@ def test_batch_size_must_be_positive() -> None:
     network = _random_float_network(np.random.default_rng(3), [6, 5], 2, [False])
     with pytest.raises(S5RFError, match="batch size"):
         simulate(network, np.zeros((1, 2, 6), dtype=np.uint8), batch_size=0)
+
+
+def _wide_network(rng: np.random.Generator, magnitude_bits: int, steps: int) -> IntNetwork:
+    """Two layers (the second a skip) of 3 neurons with weights of up to `magnitude_bits` bits."""
+    target = LOIHI2
+    high = 1 << magnitude_bits
+    one = target.decay_one
+
+    def layer(inputs: int, skip: bool) -> IntLayer:
+        return IntLayer(
+            decay_re=rng.integers(-one, one, 3), decay_im=rng.integers(-one, one, 3),
+            weight_re=rng.integers(-high, high, (3, inputs)), weight_im=rng.integers(-high, high, (3, inputs)),
+            weight_exp_re=int(rng.integers(-8, 8)), weight_exp_im=int(rng.integers(-8, 8)),
+            threshold=rng.integers(0, 1 << 20, 3), state_scale=1.0, skip=skip,
+        )
+
+    readout = IntReadout(weight=rng.integers(-high, high, (2, 3)), weight_exp=int(rng.integers(-8, 8)),
+                         decay=rng.integers(0, one, 2), state_scale=1.0)
+    return IntNetwork(layers=(layer(4, False), layer(3, True)), readout=readout, target=target,
+                      metadata={"time_steps": steps})
+
+
+@pytest.mark.parametrize("magnitude_bits", [6, 21, 23, 51])
+def test_golden_equals_python_reference_across_blocks_precisions_and_workers(magnitude_bits: int) -> None:
+    """Weights wide enough for the float32, float64 and int64 products; more steps than one time block."""
+    rng = np.random.default_rng(magnitude_bits)
+    steps = 150
+    network = _wide_network(rng, magnitude_bits, steps)
+    inputs = rng.integers(0, 4, (3, steps, 4)).astype(np.uint8)
+    runs = [simulate(network, inputs, batch_size=size, workers=workers) for size, workers in ((1, 2), (3, 1))]
+    for result in runs:
+        total_saturation = [0, 0, 0]
+        for n, sample in enumerate(inputs.tolist()):
+            spikes, scores, saturation = _reference_int(network, sample)
+            for layer_spikes, expected in zip(result.spikes, spikes):
+                assert layer_spikes[n].tolist() == expected
+            assert result.scores[n].tolist() == scores
+            total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
+        assert result.saturation == total_saturation
+    assert runs[0].state_peak == runs[1].state_peak
+    if magnitude_bits > 21:
+        assert sum(runs[0].saturation) > 0
+
+
+def test_spike_counts_without_keeping_spikes() -> None:
+    rng = np.random.default_rng(4)
+    network = _wide_network(rng, 6, 40)
+    inputs = rng.integers(0, 2, (7, 40, 4)).astype(np.uint8)
+    full = simulate(network, inputs, batch_size=2)
+    lean = simulate(network, inputs, batch_size=3, workers=1, keep_spikes=False)
+    assert lean.spikes == []
+    for counts, spikes in zip(lean.spike_counts, full.spikes):
+        assert counts.tolist() == spikes.sum(axis=(1, 2)).tolist()
+    assert lean.spikes_per_sample() == full.spikes_per_sample()
+    assert np.array_equal(lean.scores, full.scores) and lean.saturation == full.saturation
+
+
+@pytest.mark.parametrize("magnitude_bits", [6, 22, 52])
+def test_dense_int_and_steps_equal_python_integers(magnitude_bits: int) -> None:
+    from s5rf_neuro.hardware.neuron import dense_int, int_neuron_step, int_readout_step
+
+    rng = np.random.default_rng(magnitude_bits)
+    weight = rng.integers(-(1 << magnitude_bits), 1 << magnitude_bits, (5, 6))
+    inputs = rng.integers(0, 4, (3, 6))
+    for exponent in (-8, -1, 0, 7):
+        expected = [[(sum(w * u for w, u in zip(row, sample)) * 2**exponent) // 1 if exponent >= 0
+                     else sum(w * u for w, u in zip(row, sample)) // 2**-exponent
+                     for row in weight.tolist()] for sample in inputs.tolist()]
+        assert dense_int(weight, exponent, inputs).tolist() == expected
+    target = dataclasses.replace(LOIHI2, state_bits=16)
+    one, half = target.decay_one, 1 << (target.decay_bits - 1)
+    re, im = rng.integers(target.state_min, target.state_max + 1, (2, 2, 5))
+    a_re, a_im = rng.integers(-(1 << 17), 1 << 17, (2, 2, 5))
+    c, s = rng.integers(-one, one + 1, (2, 5))
+    threshold = rng.integers(0, target.state_max, 5)
+    new_re, new_im, spikes, events = int_neuron_step(re, im, a_re, a_im, c, s, threshold, target)
+    clip = lambda v: min(max(v, target.state_min), target.state_max)  # noqa: E731
+    want_re = [[(ci * r - si * i + half) // one + a for ci, si, r, i, a in zip(c.tolist(), s.tolist(), rr, ii, aa)]
+               for rr, ii, aa in zip(re.tolist(), im.tolist(), a_re.tolist())]
+    want_im = [[(si * r + ci * i + half) // one + a for ci, si, r, i, a in zip(c.tolist(), s.tolist(), rr, ii, aa)]
+               for rr, ii, aa in zip(re.tolist(), im.tolist(), a_im.tolist())]
+    assert new_re.tolist() == [[clip(v) for v in row] for row in want_re]
+    assert new_im.tolist() == [[clip(v) for v in row] for row in want_im]
+    assert spikes.tolist() == [[clip(v) > t for v, t in zip(row, threshold.tolist())] for row in want_re]
+    assert events == sum(clip(v) != v for row in want_re + want_im for v in row) > 0
+    y, events = int_readout_step(re, a_re, c % one, target)
+    want_y = [[(d * v + half) // one + a for d, v, a in zip((c % one).tolist(), rr, aa)] for rr, aa in zip(re.tolist(), a_re.tolist())]
+    assert y.tolist() == [[clip(v) for v in row] for row in want_y]
+    assert events == sum(clip(v) != v for row in want_y for v in row)
