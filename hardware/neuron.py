@@ -51,10 +51,11 @@ def check_exact(target: TargetSpec, decay_magnitude: int) -> None:
 
     decay_magnitude: the largest |c| + |s| (integer decay units) of the network.
     The rotated state, (|c| + |s|)·2^(state_bits−1) plus the rounding offset,
-    and the state range scaled by 2^decay_bits must stay below 2^53.
+    must stay below 2^53 (always so for an `IntNetwork`, whose |λ̄_int| < 1 on
+    a `TargetSpec` within `EXACT_SUM_BITS`; this guards direct callers).
     """
     rotated = decay_magnitude * (1 << (target.state_bits - 1)) + (1 << target.decay_bits)
-    if rotated >= 1 << EXACT_BITS or target.state_bits + target.decay_bits + 1 >= EXACT_BITS:
+    if rotated >= 1 << EXACT_BITS:
         raise TargetError(
             f"target {target.name}: {target.state_bits}-bit states with {target.decay_bits}-bit decays "
             f"(|c|+|s| up to {decay_magnitude}) exceed the {EXACT_BITS}-bit exact arithmetic of the simulator"

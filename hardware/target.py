@@ -32,6 +32,10 @@ import numpy as np
 from s5rf_neuro.errors import TargetError
 from s5rf_neuro.records import record_from_dict
 
+EXACT_SUM_BITS = 51
+"""Largest state_bits + decay_bits: a rotated state (below 2^(state_bits + decay_bits) in units of
+2^-decay_bits, since |λ̄_int| < 1) plus its rounding offset then stays below the 2^53 that float64
+holds exactly, which the neuron step (`hardware.neuron`) relies on."""
 DECAY_ROUNDINGS = ("floor", "nearest")
 """The ways the decay shift may round (a process Var holds the index into this tuple)."""
 
@@ -73,8 +77,7 @@ class TargetSpec:
     def __post_init__(self) -> None:
         """Refuse formats that no arithmetic here can execute (one `TargetError` naming the field).
 
-        The bounds keep every integer product inside int64: a decay constant (≤ 24
-        bits) times a state (≤ 32 bits), summed twice, stays below 2^57.
+        The bounds keep the neuron step exact (`EXACT_SUM_BITS`).
         """
         ranges = {
             "weight_bits": (2, 8),
@@ -99,6 +102,11 @@ class TargetSpec:
         if self.weight_exp_min > self.weight_exp_max:
             raise TargetError(
                 f"target {self.name}: weight_exp_min {self.weight_exp_min} exceeds weight_exp_max {self.weight_exp_max}"
+            )
+        if self.state_bits + self.decay_bits > EXACT_SUM_BITS:
+            raise TargetError(
+                f"target {self.name}: state_bits + decay_bits = {self.state_bits + self.decay_bits} exceeds "
+                f"{EXACT_SUM_BITS}, beyond the exact float64 arithmetic of the neuron step"
             )
         if self.decay_rounding not in DECAY_ROUNDINGS:
             raise TargetError(

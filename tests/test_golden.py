@@ -238,33 +238,40 @@ def test_batch_size_must_be_positive() -> None:
         simulate(network, np.zeros((1, 2, 6), dtype=np.uint8), batch_size=0)
 
 
-def _wide_network(rng: np.random.Generator, magnitude_bits: int, steps: int) -> IntNetwork:
-    """Two layers (the second a skip) of 3 neurons with weights of up to `magnitude_bits` bits."""
+def _stable_decays(rng: np.random.Generator, one: int, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer decays (c, s) with c² + s² < one², the network type's guard |λ̄_int| < 1."""
+    c = rng.integers(1 - one, one, count)
+    room = np.array([math.isqrt(one * one - 1 - int(v) * int(v)) for v in c], dtype=np.int64)
+    return c, np.clip(rng.integers(1 - one, one, count), -room, room)
+
+
+def _graded_network(rng: np.random.Generator, steps: int) -> IntNetwork:
+    """Two layers (the second a skip) of 3 neurons, 8-bit weights with exponents up to the target's largest."""
     target = LOIHI2
-    high = 1 << magnitude_bits
-    one = target.decay_one
+    low, high = target.weight_min, target.weight_max + 1
 
     def layer(inputs: int, skip: bool) -> IntLayer:
+        decay_re, decay_im = _stable_decays(rng, target.decay_one, 3)
         return IntLayer(
-            decay_re=rng.integers(-one, one, 3), decay_im=rng.integers(-one, one, 3),
-            weight_re=rng.integers(-high, high, (3, inputs)), weight_im=rng.integers(-high, high, (3, inputs)),
-            weight_exp_re=int(rng.integers(-8, 8)), weight_exp_im=int(rng.integers(-8, 8)),
+            decay_re=decay_re, decay_im=decay_im,
+            weight_re=rng.integers(low, high, (3, inputs)), weight_im=rng.integers(low, high, (3, inputs)),
+            weight_exp_re=int(rng.integers(-8, 8)), weight_exp_im=int(rng.integers(0, 8)),
             threshold=rng.integers(0, 1 << 20, 3), state_scale=1.0, skip=skip,
         )
 
-    readout = IntReadout(weight=rng.integers(-high, high, (2, 3)), weight_exp=int(rng.integers(-8, 8)),
-                         decay=rng.integers(0, one, 2), state_scale=1.0)
+    readout = IntReadout(weight=rng.integers(low, high, (2, 3)), weight_exp=int(rng.integers(-8, 8)),
+                         decay=rng.integers(0, target.decay_one, 2), state_scale=1.0)
     return IntNetwork(layers=(layer(4, False), layer(3, True)), readout=readout, target=target,
                       metadata={"time_steps": steps})
 
 
-@pytest.mark.parametrize("magnitude_bits", [6, 21, 23, 51])
-def test_golden_equals_python_reference_across_blocks_precisions_and_workers(magnitude_bits: int) -> None:
-    """Weights wide enough for the float32, float64 and int64 products; more steps than one time block."""
-    rng = np.random.default_rng(magnitude_bits)
+@pytest.mark.parametrize("input_bits", [2, 12, 20, 44])
+def test_golden_equals_python_reference_across_blocks_precisions_and_workers(input_bits: int) -> None:
+    """Input counts large enough for the float32, float64 and int64 products; more steps than one time block."""
+    rng = np.random.default_rng(input_bits)
     steps = 150
-    network = _wide_network(rng, magnitude_bits, steps)
-    inputs = rng.integers(0, 4, (3, steps, 4)).astype(np.uint8)
+    network = _graded_network(rng, steps)
+    inputs = rng.integers(0, 1 << input_bits, (3, steps, 4), dtype=np.int64)
     runs = [simulate(network, inputs, batch_size=size, workers=workers) for size, workers in ((1, 2), (3, 1))]
     for result in runs:
         total_saturation = [0, 0, 0]
@@ -276,13 +283,13 @@ def test_golden_equals_python_reference_across_blocks_precisions_and_workers(mag
             total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
         assert result.saturation == total_saturation
     assert runs[0].state_peak == runs[1].state_peak
-    if magnitude_bits > 21:
+    if input_bits > 12:
         assert sum(runs[0].saturation) > 0
 
 
 def test_spike_counts_without_keeping_spikes() -> None:
     rng = np.random.default_rng(4)
-    network = _wide_network(rng, 6, 40)
+    network = _graded_network(rng, 40)
     inputs = rng.integers(0, 2, (7, 40, 4)).astype(np.uint8)
     full = simulate(network, inputs, batch_size=2)
     lean = simulate(network, inputs, batch_size=3, workers=1, keep_spikes=False)

@@ -112,10 +112,11 @@ def test_networks_identical_compares_every_field():
         (dict(state_bits=0), "state_bits"),
         (dict(decay_bits=0), "decay_bits"),
         (dict(decay_bits=70), "decay_bits"),
-        (dict(decay_rounding="banana"), "decay_rounding must be one of nearest, floor"),
+        (dict(decay_rounding="banana"), "decay_rounding must be one of floor, nearest"),
         (dict(cores_per_chip=0), "cores_per_chip"),
         (dict(weight_bits=9), "weight_bits must be an integer in 2..8"),
         (dict(weight_exp_min=5, weight_exp_max=2), "exceeds weight_exp_max"),
+        (dict(state_bits=32, decay_bits=20), "state_bits \\+ decay_bits = 52 exceeds 51"),
     ],
 )
 def test_target_specs_that_cannot_execute_are_refused(changes, message):
