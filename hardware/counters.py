@@ -71,7 +71,7 @@ from typing import Sequence
 import numpy as np
 
 from s5rf_neuro.errors import S5RFError
-from s5rf_neuro.hardware.network import Network
+from s5rf_neuro.hardware.network import Network, check_inputs
 
 
 @dataclass(frozen=True)
@@ -269,11 +269,9 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
     inputs: (N, T, H) non-negative spike counts given to the first layer.
     A mismatch between the network and the arrays raises `S5RFError` naming both shapes.
     """
-    inputs = np.asarray(inputs)
+    inputs = check_inputs(network, inputs)
     if len(spikes) != len(network.layers):
         raise S5RFError(f"spikes hold {len(spikes)} layer(s) but the network has {len(network.layers)}")
-    if inputs.ndim != 3 or inputs.shape[2] != network.input_dim:
-        raise S5RFError(f"inputs have shape {inputs.shape}, expected (N, T, {network.input_dim})")
     samples, time_steps = inputs.shape[:2]
     macs = dense_macs(network, time_steps)
     layer_input = inputs.astype(np.int64)

@@ -35,7 +35,7 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError, TargetError
-from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
+from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
 from s5rf_neuro.hardware.neuron import (
     EXACT_BITS,
     ExactDense,
@@ -81,20 +81,6 @@ class SimulationResult:
         if self.spike_counts:
             return [float(c.mean()) if len(c) else 0.0 for c in self.spike_counts]
         return [float(s.sum(axis=(1, 2)).mean()) if len(s) else 0.0 for s in self.spikes]
-
-
-def _check_inputs(network: Network, inputs: np.ndarray) -> np.ndarray:
-    inputs = np.asarray(inputs)
-    if inputs.ndim != 3 or inputs.shape[2] != network.input_dim:
-        raise S5RFError(
-            f"inputs must have shape (samples, time steps, {network.input_dim}), got {inputs.shape}"
-        )
-    if inputs.dtype.kind not in "biu":
-        if inputs.dtype.kind != "f" or not np.array_equal(inputs, np.round(inputs)):
-            raise S5RFError(f"inputs must be integer spike counts, got dtype {inputs.dtype}")
-    if inputs.size and inputs.min() < 0:
-        raise S5RFError("inputs must be non-negative spike counts")
-    return inputs
 
 
 class _Layer:
@@ -323,7 +309,7 @@ def simulate(
     workers = default_workers() if workers is None else workers
     if workers < 1:
         raise S5RFError(f"workers must be positive, got {workers}")
-    inputs = _check_inputs(network, inputs)
+    inputs = check_inputs(network, inputs)
     count, steps, _ = inputs.shape
     is_int = isinstance(network, IntNetwork)
     if is_int:

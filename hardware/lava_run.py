@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.golden import SimulationResult
 from s5rf_neuro.hardware.lava_builder import LavaNetwork, build_lava
-from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
+from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
 from s5rf_neuro.terminal import show_progress
 
 BACKENDS = ("cpu", "loihi2-hw")
@@ -55,17 +55,6 @@ def run_config(network: Network, backend: str) -> RunConfig:
             raise S5RFError("backend loihi2-hw runs quantised networks only; export for a fixed-point target")
         return Loihi2HwCfg(select_tag=tag)
     raise S5RFError(f"unknown Lava backend {backend!r}; choose {', '.join(BACKENDS)}")
-
-
-def _check_inputs(network: Network, inputs: np.ndarray) -> np.ndarray:
-    inputs = np.asarray(inputs)
-    if inputs.ndim != 3 or inputs.shape[2] != network.input_dim:
-        raise S5RFError(f"inputs must have shape (samples, time steps, {network.input_dim}), got {inputs.shape}")
-    if inputs.dtype.kind not in "biu" and not (inputs.dtype.kind == "f" and np.array_equal(inputs, np.round(inputs))):
-        raise S5RFError(f"inputs must be integer spike counts, got dtype {inputs.dtype}")
-    if inputs.size and inputs.min() < 0:
-        raise S5RFError("inputs must be non-negative spike counts")
-    return inputs
 
 
 class _Recorder:
@@ -110,7 +99,7 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progres
     """
     if not isinstance(network, (FloatNetwork, IntNetwork)):
         raise S5RFError(f"cannot run a {type(network).__name__} in Lava; expected FloatNetwork or IntNetwork")
-    inputs = _check_inputs(network, inputs)
+    inputs = check_inputs(network, inputs)
     config = run_config(network, backend)
     count, steps, _ = inputs.shape
     fixed = isinstance(network, IntNetwork)

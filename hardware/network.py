@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from s5rf_neuro.errors import NetworkError, TargetError
+from s5rf_neuro.errors import NetworkError, S5RFError, TargetError
 from s5rf_neuro.hardware.target import TargetSpec
 from s5rf_neuro.records import plain_json
 
@@ -335,6 +335,21 @@ class IntNetwork:
 
 
 Network = FloatNetwork | IntNetwork
+
+
+def check_inputs(network: Network, inputs: Any) -> np.ndarray:
+    """`inputs` as an array of spike counts (N, T, H) for `network`, or S5RFError saying what is wrong.
+
+    Counts are non-negative integers (any integer dtype, or floats holding whole numbers).
+    """
+    inputs = np.asarray(inputs)
+    if inputs.ndim != 3 or inputs.shape[2] != network.input_dim:
+        raise S5RFError(f"inputs must have shape (samples, time steps, {network.input_dim}), got {inputs.shape}")
+    if inputs.dtype.kind not in "biu" and not (inputs.dtype.kind == "f" and np.array_equal(inputs, np.round(inputs))):
+        raise S5RFError(f"inputs must be integer spike counts, got dtype {inputs.dtype}")
+    if inputs.size and inputs.min() < 0:
+        raise S5RFError("inputs must be non-negative spike counts")
+    return inputs
 
 
 def networks_identical(first: Network, second: Network) -> bool:

@@ -127,7 +127,7 @@ def test_shape_mismatch_is_a_user_error() -> None:
     network = tiny_float_network()
     with pytest.raises(S5RFError, match="layer 1"):
         count_operations(network, [SPIKES[0], SPIKES[2], SPIKES[2]], INPUTS)
-    with pytest.raises(S5RFError, match="expected"):
+    with pytest.raises(S5RFError, match=r"inputs must have shape \(samples, time steps, 2\)"):
         count_operations(network, SPIKES, INPUTS[:, :, :1])
     with pytest.raises(S5RFError, match="2 layer"):
         count_operations(network, SPIKES[:2], INPUTS)
