@@ -8,7 +8,6 @@ non-finite values, inconsistent shapes) is refused here, when it is read.
 
 from __future__ import annotations
 
-import json
 from typing import Any, Iterator
 
 import nir
@@ -27,6 +26,7 @@ from s5rf_neuro.hardware.network import (
     Network,
 )
 from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.records import parse_json_object
 
 
 def iter_nodes(graph: nir.NIRGraph, prefix: str = "") -> Iterator[tuple[str, nir.NIRNode]]:
@@ -95,7 +95,9 @@ def graph_to_network(graph: nir.NIRGraph, source: str = "NIR graph") -> Network:
     num_layers = entries.scalar("num_layers", "int")
     if not 1 <= num_layers <= len(graph.nodes):
         raise FormatError(f"{source}: graph metadata declares {num_layers} layers, but the graph has {len(graph.nodes)} nodes")
-    network_metadata = _metadata_from_json(entries.scalar("network_metadata", "str"), source)
+    network_metadata = parse_json_object(
+        entries.scalar("network_metadata", "str"), f"{source}: network_metadata", FormatError
+    )
     layer_type, readout_type = (IntLayer, IntReadout) if kind == "int" else (FloatLayer, FloatReadout)
     layers = tuple(
         _record(graph, f"layer_{index}", "layer", layer_type, nir.NIRGraph, source) for index in range(num_layers)
@@ -140,13 +142,3 @@ def _target(fields: dict[str, Any], source: str) -> TargetSpec:
         return TargetSpec.from_dict(plain, "target spec in graph metadata")
     except TargetError as err:
         raise FormatError(f"{source}: {err}") from None
-
-
-def _metadata_from_json(text: str, source: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise FormatError(f"{source}: network_metadata is not valid JSON ({err})") from None
-    if not isinstance(value, dict):
-        raise FormatError(f"{source}: network_metadata is not a JSON object")
-    return value

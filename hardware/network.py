@@ -131,8 +131,29 @@ def metadata_json(metadata: dict[str, Any]) -> str:
         raise NetworkError(f"network metadata: {err}") from None
 
 
+class _LayerSizes:
+    """Sizes and the skip rule shared by both layer types, from their (P, H) `weight_shape`."""
+
+    skip: bool
+    weight_shape: tuple[int, int]
+
+    @property
+    def num_inputs(self) -> int:
+        """H, the layer's input width."""
+        return int(self.weight_shape[1])
+
+    @property
+    def num_neurons(self) -> int:
+        """P, the number of neurons."""
+        return int(self.weight_shape[0])
+
+    def _check_skip(self) -> None:
+        _require(not self.skip or self.num_inputs == self.num_neurons,
+                 f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
+
+
 @dataclass(frozen=True, eq=False)
-class FloatLayer:
+class FloatLayer(_LayerSizes):
     """One discrete S5-RF layer in float64.
 
     decay:      complex128 (P,)   λ̄, per neuron, |λ̄| < 1
@@ -150,18 +171,12 @@ class FloatLayer:
         _check_record(self)
         largest = float(np.abs(self.decay).max(initial=0.0))
         _require(largest < 1, f"decay |λ̄| = {largest:.6g} ≥ 1: the neuron's state would grow without bound")
-        _require(not self.skip or self.num_inputs == self.num_neurons,
-                 f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
+        self._check_skip()
 
     @property
-    def num_inputs(self) -> int:
-        """H, the layer's input width."""
-        return int(self.weight.shape[1])
-
-    @property
-    def num_neurons(self) -> int:
-        """P, the number of neurons."""
-        return int(self.weight.shape[0])
+    def weight_shape(self) -> tuple[int, int]:
+        """(P, H) of the input weights."""
+        return self.weight.shape
 
     @property
     def uses_imag_weights(self) -> bool:
@@ -214,7 +229,7 @@ class FloatNetwork:
 
 
 @dataclass(frozen=True, eq=False)
-class IntLayer:
+class IntLayer(_LayerSizes):
     """One S5-RF layer in fixed point (all arrays int64).
 
     decay_re, decay_im: (P,)    c, s with λ̄ ≈ (c + i·s)/2^decay_bits
@@ -241,18 +256,12 @@ class IntLayer:
     def __post_init__(self) -> None:
         _check_record(self)
         _require(self.state_scale > 0, f"state_scale must be positive, got {self.state_scale}")
-        _require(not self.skip or self.num_inputs == self.num_neurons,
-                 f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
+        self._check_skip()
 
     @property
-    def num_inputs(self) -> int:
-        """H, the layer's input width."""
-        return int(self.weight_re.shape[1])
-
-    @property
-    def num_neurons(self) -> int:
-        """P, the number of neurons."""
-        return int(self.weight_re.shape[0])
+    def weight_shape(self) -> tuple[int, int]:
+        """(P, H) of the input weights."""
+        return self.weight_re.shape
 
     @property
     def uses_imag_weights(self) -> bool:
