@@ -27,12 +27,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.data import load_split
 from s5rf_neuro.training import DIGITS_DEFAULT, train_digits_default
 
-RESULTS = Path(__file__).resolve().parent / "results" / "digits_default.md"
 TARGET_ACCURACY = 0.95
 TARGET_SECONDS = 180.0
 
@@ -91,9 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"\nTargets: ≥ {100 * TARGET_ACCURACY:.0f} % in ≤ {TARGET_SECONDS:.0f} s on 2 CPU cores: "
         f"{'met' if met else 'not met'} (time / target = {wall / TARGET_SECONDS:.2f}).\n"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment)
-    print(f"wrote {RESULTS}")
+    write_results("digits_default", fragment)
     return 0 if met or args.quick else 1
 
 

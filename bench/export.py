@@ -30,10 +30,10 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
+
 
 BUDGET_S = 10.0
-RESULTS = Path(__file__).resolve().parent / "results" / "export.md"
 
 
 def make_checkpoint(path: Path, layers: int, neurons: int) -> None:
@@ -122,9 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"export = {export_s / baseline_s:.2f} × baseline |\n\n"
         f"model.nir: {nir_bytes / 1e6:.1f} MB.\n"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment)
-    print(f"wrote {RESULTS}")
+    write_results("export", fragment)
     return 0 if within or args.quick else 1
 
 

@@ -32,9 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 
-RESULTS = Path(__file__).resolve().parent / "results" / "quantisation.md"
 CALIBRATION_SAMPLES = 256
 TARGETS = {"digits": (0.5, 0.2), "shd": (1.0, 0.5)}
 """Per model: (integer within … points of float, after QAT within … points)."""
@@ -172,9 +171,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"the baseline measured in the same run{' (quick run: 3-epoch model, 1 QAT epoch)' if args.quick else ''}.",
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, "\n".join(header + sections))
-    print(f"wrote {RESULTS}")
+    write_results("quantisation", "\n".join(header + sections))
     return 0
 
 

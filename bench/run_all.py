@@ -81,7 +81,9 @@ def machine_description(quick: bool) -> str:
 
 def discover(names: Sequence[str]) -> list[Path]:
     """The benchmark scripts to run: all of bench/*.py but this one, or those named."""
-    scripts = sorted(path for path in BENCH_DIR.glob("*.py") if path.name != Path(__file__).name)
+    scripts = sorted(
+        path for path in BENCH_DIR.glob("*.py") if path.name != Path(__file__).name and not path.name.startswith("_")
+    )
     if not names:
         return scripts
     wanted = {name.removesuffix(".py") for name in names}

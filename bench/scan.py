@@ -29,16 +29,14 @@ import math
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 from s5rf_neuro.scan import linear_scan, sequential_scan
 
 TARGET_RATIO = 10.0
-RESULTS = Path(__file__).resolve().parent / "results" / "scan.md"
 
 Scan = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -120,9 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"wall {wall['plain loop (baseline)'] / wall[scan_name]:.1f}×) and {unbind_ratio:.1f}× faster than the "
         f"unbind loop. Max |scan − loop| = {error:.1e}.\n"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment)
-    print(f"wrote {RESULTS}")
+    write_results("scan", fragment)
     return 0 if met or args.quick else 1
 
 

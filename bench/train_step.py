@@ -25,20 +25,18 @@ import contextlib
 import statistics
 import sys
 import time
-from pathlib import Path
 from typing import Iterator, Sequence
 
 import torch
 
+from _results import write_results
 from s5rf_neuro import layer as layer_module
 from s5rf_neuro import model as model_module
 from s5rf_neuro import training
-from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.model import S5RFClassifier
 from s5rf_neuro.scan import sequential_scan
 
-RESULTS = Path(__file__).resolve().parent / "results" / "train_step.md"
 INPUTS = 140
 CLASSES = {"shd": 20, "ssc": 35}
 
@@ -139,9 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + ("" if torch.cuda.is_available() else "\nNo CUDA device on this machine: the SSC preset (batch 128) "
            "was not measured.\n")
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment)
-    print(f"wrote {RESULTS}")
+    write_results("train_step", fragment)
     return 0
 
 

@@ -9,5 +9,5 @@ import os
 # OpenMP threads that spin while waiting for a descheduled peer turn a busy
 # machine's slowdown into a collapse; sleeping waiters cost little when idle.
 # Set before any command imports torch (which reads it once); a value the user
-# set wins. bench/threading.py measures both cases.
+# set wins. bench/busy_machine.py measures both cases.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

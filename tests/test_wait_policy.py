@@ -1,4 +1,4 @@
-"""The commands make OpenMP threads wait passively unless the user chose a policy (see bench/threading.py)."""
+"""The commands make OpenMP threads wait passively unless the user chose a policy (see bench/busy_machine.py)."""
 
 from __future__ import annotations
 

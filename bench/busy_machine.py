@@ -7,9 +7,9 @@ OpenMP waiting (the baseline: `train_digits_default` called directly), the
 user set it)}. Both use torch's default thread count. The busy core is a
 Python process spinning for the length of the run.
 
-    python bench/threading.py [--quick] [--epochs N]
+    python bench/busy_machine.py [--quick] [--epochs N]
 
-Writes bench/results/threading.md.
+Writes bench/results/busy_machine.md.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 
-RESULTS = Path(__file__).resolve().parent / "results" / "threading.md"
+
 BASELINE = (
     "import sys; from s5rf_neuro.training import train_digits_default; "
     "train_digits_default(sys.argv[1], epochs=int(sys.argv[2]))"
@@ -59,7 +59,7 @@ def timed_run(command: str, epochs: int, busy: bool) -> float:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bench/threading.py", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bench/busy_machine.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="1 epoch per run")
     parser.add_argument("--epochs", type=int, default=3, help="epochs per run (default 3)")
     args = parser.parse_args(argv)
@@ -77,15 +77,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for busy, baseline, command in rows
     )
     fragment = (
-        "## Threading on a busy machine (`bench/threading.py`)\n\n"
+        "## Threading on a busy machine (`bench/busy_machine.py`)\n\n"
         f"Digits default, {epochs} epoch(s), torch's default thread count on {os.cpu_count()} cores, fresh process "
         "per run; the busy core is another process spinning for the whole run.\n\n"
         "| machine | torch default OpenMP waiting (s, baseline) | `s5rf-train`, passive waiting (s) | ratio |\n"
         "|---|---|---|---|\n" + table + "\n"
     )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment)
-    print(f"wrote {RESULTS}")
+    write_results("busy_machine", fragment)
     return 0
 
 
