@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 import numpy as np
 
@@ -211,25 +212,43 @@ def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.n
     """Write one split in the official layout, atomically (temp file, then rename).
 
     times: per-sample spike times in seconds (stored as vlen float32);
-    units: per-sample channels (vlen uint16); labels (N,) (uint16);
-    speakers (N,) speaker index per sample. `extra/meta_info` holds one entry per
-    speaker: gender from `speaker_genders`, age and body_height 0 (unknown).
-    `extra/speaker_names` (an addition to the official layout) names the speakers.
+    units: per-sample channels (vlen uint16); the rest as in `write_spike_stream`.
+    """
+    write_spike_stream(path, zip(times, units), labels, class_names, speakers, speaker_names, speaker_genders)
+
+
+def write_spike_stream(path: str | Path, samples: Iterable[tuple[np.ndarray, np.ndarray]], labels: np.ndarray,
+                       class_names: list[str], speakers: np.ndarray | None = None,
+                       speaker_names: list[str] | None = None, speaker_genders: list[str] | None = None) -> None:
+    """Write one split in the official layout, atomically, taking the samples one at a time.
+
+    samples: (spike times in s, units) of each sample in order, len(labels) of
+    them; each is written as it arrives, so only one sample is held in memory.
+    labels (N,) (uint16); speakers (N,) speaker index per sample.
+    `extra/meta_info` holds one entry per speaker: gender from
+    `speaker_genders`, age and body_height 0 (unknown). `extra/speaker_names`
+    (an addition to the official layout) names the speakers.
     """
     import h5py
 
     path = Path(path)
     n = len(labels)
     speakers = np.zeros(n, dtype=np.int64) if speakers is None else np.asarray(speakers)
-    num_speakers = int(speakers.max()) + 1 if n else 0
+    num_speakers = max(int(speakers.max()) + 1 if n else 0, len(speaker_names or []))
     names = speaker_names or [f"speaker {i}" for i in range(num_speakers)]
     genders = speaker_genders or ["unknown"] * num_speakers
     with atomic_path(path) as temporary, h5py.File(temporary, "w") as f:
         t_ds = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(np.float32))
         u_ds = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(np.uint16))
-        for i in range(n):
-            t_ds[i] = np.asarray(times[i], dtype=np.float32)
-            u_ds[i] = np.asarray(units[i], dtype=np.uint16)
+        written = 0
+        for i, (times, units) in enumerate(samples):
+            if i >= n:
+                raise ValueError(f"{path}: more samples than the {n} labels")
+            t_ds[i] = np.asarray(times, dtype=np.float32)
+            u_ds[i] = np.asarray(units, dtype=np.uint16)
+            written = i + 1
+        if written != n:
+            raise ValueError(f"{path}: {written} samples for {n} labels")
         f.create_dataset("labels", data=np.asarray(labels, dtype=np.uint16))
         f.create_dataset("extra/keys", data=np.array([c.encode() for c in class_names]))
         f.create_dataset("extra/speaker", data=speakers.astype(np.uint16))
