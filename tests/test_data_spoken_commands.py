@@ -92,7 +92,11 @@ def test_unwritable_output_directory(tmp_path: Path, capsys) -> None:
     target.write_text("not a directory")
     assert data_main(["spoken-commands", "-o", str(target), "--per-class", "1"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("s5rf-data: error: ") and str(target) in err and "\n" not in err
+    assert err == f"s5rf-data: error: {target}: output exists and is not a directory"
+    inside = target / "data"  # mkdir fails: its parent is a file
+    assert data_main(["spoken-commands", "-o", str(inside), "--per-class", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"s5rf-data: error: {inside}: cannot write the data set there") and "\n" not in err
 
 
 def test_a_failing_split_leaves_no_file_looking_complete(tmp_path: Path, monkeypatch) -> None:

@@ -180,11 +180,16 @@ def write_splits(out_dir: str | Path, prefix: str, plans: dict[str, SplitPlan], 
     """
     require_espeak()
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"{out}: output exists and is not a directory")
     workers = max(1, min(workers, os.cpu_count() or 1))
     paths = {split: out / f"{prefix}_{split}.h5" for split in plans}
     with contextlib.ExitStack() as stack:
-        temporaries = {split: stack.enter_context(atomic_path(path)) for split, path in paths.items()}
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+            temporaries = {split: stack.enter_context(atomic_path(path)) for split, path in paths.items()}
+        except OSError as err:
+            raise DataError(f"{out}: cannot write the data set there ({err.strerror or err})") from None
         for split, plan in plans.items():
             samples = encoded(plan.utterances, workers, f"{name} {split}", progress)
             write_spike_stream(temporaries[split], samples, np.array([u.label for u in plan.utterances]),
