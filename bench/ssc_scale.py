@@ -158,7 +158,7 @@ def stage_step(plan: Plan, work: Path, quick: bool, baseline: bool) -> dict[str,
             layer_module.linear_scan = model_module.linear_scan = sequential_scan
             stack.callback(lambda: setattr(layer_module, "linear_scan", saved[0]))
             stack.callback(lambda: setattr(model_module, "linear_scan", saved[1]))
-        # the baseline's first step is timed too: a loop over time has nothing to warm up worth a second minute
+        # the baseline step is timed without a warm-up: it takes minutes, and a warm-up saves far less than that
         warm_up = 0 if baseline else 1
         for i in range(warm_up + (1 if baseline else plan.step_repeats)):
             wall, cpu = time.perf_counter(), time.process_time()
