@@ -23,7 +23,7 @@ import os
 import shutil
 import struct
 import subprocess
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -153,22 +153,19 @@ def variant_gender(variant: str) -> str:
     return "unknown"
 
 
-def encoded(utterances: list[Utterance], workers: int, desc: str,
+def encoded(utterances: list[Utterance], pool: Executor | None, desc: str,
             progress: bool) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """(times, units) of each utterance, in order, from `workers` processes, with a tqdm bar."""
+    """(times, units) of each utterance, in order, from `pool`'s workers (None: this process), with a tqdm bar."""
     from tqdm import tqdm
 
+    if pool is not None:
+        results = pool.map(encode_utterance, utterances, chunksize=8)
+    else:
+        results = map(encode_utterance, utterances)
     with tqdm(total=len(utterances), desc=desc, unit="utt", disable=not progress) as bar:
-        if workers > 1:
-            with ProcessPoolExecutor(workers) as pool:
-                for result in pool.map(encode_utterance, utterances, chunksize=8):
-                    bar.update()
-                    yield result
-        else:
-            for u in utterances:
-                result = encode_utterance(u)
-                bar.update()
-                yield result
+        for result in results:
+            bar.update()
+            yield result
 
 
 def write_splits(out_dir: str | Path, prefix: str, plans: dict[str, SplitPlan], class_names: list[str],
@@ -190,8 +187,9 @@ def write_splits(out_dir: str | Path, prefix: str, plans: dict[str, SplitPlan], 
             temporaries = {split: stack.enter_context(atomic_path(path)) for split, path in paths.items()}
         except OSError as err:
             raise DataError(f"{out}: cannot write the data set there ({err.strerror or err})") from None
+        pool = stack.enter_context(ProcessPoolExecutor(workers)) if workers > 1 else None
         for split, plan in plans.items():
-            samples = encoded(plan.utterances, workers, f"{name} {split}", progress)
+            samples = encoded(plan.utterances, pool, f"{name} {split}", progress)
             write_spike_stream(temporaries[split], samples, np.array([u.label for u in plan.utterances]),
                                class_names, speakers=np.array([u.speaker for u in plan.utterances]),
                                speaker_names=plan.speaker_names, speaker_genders=plan.speaker_genders)
