@@ -162,3 +162,18 @@ def test_unknown_source_and_file_sets():
     with pytest.raises(DataError, match="no data directory"):
         load_split({"kind": "ssc"}, "test")
     assert FILE_SETS["ssc"].splits == ("train", "valid", "test")
+
+
+@pytest.mark.parametrize("binning", [{"mode": "duration", "bins": 50},
+                                     {"mode": "fixed", "bin_ms": 20.0, "time_steps": None},
+                                     {"mode": "fixed", "bin_ms": 20.0, "time_steps": 30}])
+def test_chunked_loading_equals_whole_file_binning(tmp_path, monkeypatch, binning):
+    """The loader reads and bins a few samples at a time; the rasters equal binning the whole file at once."""
+    import s5rf_neuro.data.shd as shd
+
+    root = write_shd_dir(tmp_path / "ssc", train_per_class=1, test_per_class=1, kind="ssc", num_classes=35)
+    whole = bin_spikes(read_raw(root / "ssc_train.h5", 35), shd.resolve_binning(binning), channels=140)
+    monkeypatch.setattr(shd, "CHUNK", 4)  # 35 samples: 9 chunks, the last one short
+    data = load_split({"kind": "ssc", "root": str(root), "binning": binning}, "train")
+    np.testing.assert_array_equal(data.inputs, whole)
+    assert data.inputs.sum() > 0 and list(data.labels) == list(range(35))

@@ -1,4 +1,4 @@
-"""Spike data sets (numpy + h5py only, no torch): digits default, SHD/SSC files, spoken digits."""
+"""Spike data sets (numpy + h5py only, no torch): digits default, SHD/SSC files, spoken digits and commands."""
 
 from s5rf_neuro.data.base import SpikeData
 from s5rf_neuro.data.registry import KINDS, dataset_info, load_split, recorded_source, resolve_source

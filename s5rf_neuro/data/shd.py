@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -93,42 +94,81 @@ def _decode(values: np.ndarray) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
-def read_raw(path: str | Path, num_classes: int, channels_in: int = INPUT_CHANNELS) -> RawSpikes:
-    """Read and check one file of the official layout.
+class SpikeFile:
+    """An open file of the official layout, checked on opening and read `CHUNK`-sized slices at a time.
 
-    Raises DataError naming the file for: not HDF5, a missing dataset, mismatched
-    sample counts, an empty set, labels outside [0, num_classes) (num_classes
-    is the length of `extra/keys` when present) and units outside [0, channels_in).
+    Opening raises DataError naming the file for: not HDF5, a missing dataset,
+    mismatched sample counts, an empty set and labels outside [0, num_classes)
+    (num_classes is the length of `extra/keys` when present); `read` checks
+    each sample's spikes (equal counts, units in [0, channels_in)). Use as a
+    context manager, or `close` it.
     """
-    import h5py
 
-    path = Path(path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise DataError(f"{path}: not a readable HDF5 file ({err})") from None
-    with f:
+    def __init__(self, path: str | Path, num_classes: int, channels_in: int = INPUT_CHANNELS) -> None:
+        import h5py
+
+        self.path = Path(path)
+        self.channels_in = channels_in
+        try:
+            self._file = h5py.File(self.path, "r")
+        except OSError as err:
+            raise DataError(f"{self.path}: not a readable HDF5 file ({err})") from None
+        try:
+            self._check(num_classes)
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _check(self, num_classes: int) -> None:
+        f, path = self._file, self.path
         for name in REQUIRED:
             if name not in f:
                 raise DataError(f"{path}: missing dataset '{name}'")
-        times = [np.asarray(t, dtype=np.float64) for t in f["spikes/times"][:]]
-        units = [np.asarray(u, dtype=np.int64) for u in f["spikes/units"][:]]
-        labels = np.asarray(f["labels"][:], dtype=np.int64).reshape(-1)
+        self.labels = np.asarray(f["labels"][:], dtype=np.int64).reshape(-1)
         keys = _decode(f["extra/keys"][:]) if "extra/keys" in f else None
-    if not (len(times) == len(units) == len(labels)):
-        raise DataError(
-            f"{path}: sample counts differ (spikes/times {len(times)}, spikes/units {len(units)}, labels {len(labels)})"
-        )
-    if len(labels) == 0:
-        raise DataError(f"{path}: empty data set (0 samples)")
-    class_names = keys if keys else [f"class {i}" for i in range(num_classes)]
-    check_labels(labels, len(class_names), str(path))
-    for i, (t, u) in enumerate(zip(times, units)):
-        if len(t) != len(u):
-            raise DataError(f"{path}: sample {i} has {len(t)} spike times but {len(u)} units")
-        if len(u) and (u.min() < 0 or u.max() >= channels_in):
-            raise DataError(f"{path}: sample {i} has a unit outside 0..{channels_in - 1}")
-    return RawSpikes(times, units, labels, class_names, path)
+        counts = (len(f["spikes/times"]), len(f["spikes/units"]), len(self.labels))
+        if len(set(counts)) != 1:
+            raise DataError(f"{path}: sample counts differ (spikes/times {counts[0]}, spikes/units {counts[1]}, "
+                            f"labels {counts[2]})")
+        if len(self.labels) == 0:
+            raise DataError(f"{path}: empty data set (0 samples)")
+        self.class_names = keys if keys else [f"class {i}" for i in range(num_classes)]
+        check_labels(self.labels, len(self.class_names), str(path))
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __enter__(self) -> "SpikeFile":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def read(self, start: int, stop: int) -> RawSpikes:
+        """Samples start…stop−1, checked (errors give the sample's index in the file)."""
+        times = [np.asarray(t, dtype=np.float64) for t in self._file["spikes/times"][start:stop]]
+        units = [np.asarray(u, dtype=np.int64) for u in self._file["spikes/units"][start:stop]]
+        for i, (t, u) in enumerate(zip(times, units), start=start):
+            if len(t) != len(u):
+                raise DataError(f"{self.path}: sample {i} has {len(t)} spike times but {len(u)} units")
+            if len(u) and (u.min() < 0 or u.max() >= self.channels_in):
+                raise DataError(f"{self.path}: sample {i} has a unit outside 0..{self.channels_in - 1}")
+        return RawSpikes(times, units, self.labels[start:stop], self.class_names, self.path)
+
+    def chunks(self, size: int | None = None) -> Iterator[tuple[int, RawSpikes]]:
+        """(start, RawSpikes) of consecutive slices of at most `size` samples (default `CHUNK`)."""
+        size = size or CHUNK
+        for start in range(0, len(self), size):
+            yield start, self.read(start, min(start + size, len(self)))
+
+
+def read_raw(path: str | Path, num_classes: int, channels_in: int = INPUT_CHANNELS) -> RawSpikes:
+    """Read and check one whole file of the official layout (see `SpikeFile` for the checks)."""
+    with SpikeFile(path, num_classes, channels_in) as f:
+        return f.read(0, len(f))
 
 
 def _flat(times: list[np.ndarray], units: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -140,27 +180,37 @@ def _flat(times: list[np.ndarray], units: list[np.ndarray]) -> tuple[np.ndarray,
     return sample, np.concatenate(times), np.concatenate(units)
 
 
-def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
-               channels_in: int = INPUT_CHANNELS) -> np.ndarray:
-    """Dense binary rasters (N, T, channels) uint8 of `raw` under `binning` (see module doc)."""
-    if channels < 1 or channels_in % channels:
-        raise DataError(f"channels: {channels} does not divide the {channels_in} input channels")
-    group = channels_in // channels
+def time_steps(raw: RawSpikes, binning: dict) -> int:
+    """Bins per sample of `raw` under `binning` (fixed mode without time_steps: enough for its longest sample)."""
     mode = binning.get("mode")
     if mode == "duration":
         steps = int(binning.get("bins", DEFAULT_BINS))
     elif mode == "fixed":
-        bin_s = float(binning["bin_ms"]) / 1000.0
         if binning.get("time_steps"):
             steps = int(binning["time_steps"])
         else:
             longest = max((t.max() for t in raw.times if len(t)), default=0.0)
-            steps = max(1, math.floor(longest / bin_s) + 1)
+            steps = max(1, math.floor(longest / (float(binning["bin_ms"]) / 1000.0)) + 1)
     else:
         raise DataError(f"binning: unknown mode {mode!r} (choose duration or fixed)")
     if steps < 1:
         raise DataError(f"binning: need at least one time step, got {steps}")
-    out = np.zeros((len(raw.labels), steps, channels), dtype=np.uint8)
+    return steps
+
+
+def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
+               channels_in: int = INPUT_CHANNELS, out: np.ndarray | None = None) -> np.ndarray:
+    """Dense binary rasters (N, T, channels) uint8 of `raw` under `binning` (see module doc).
+
+    out: a zeroed (N, T, channels) uint8 array to fill (T from `time_steps`), else one is allocated.
+    """
+    if channels < 1 or channels_in % channels:
+        raise DataError(f"channels: {channels} does not divide the {channels_in} input channels")
+    group = channels_in // channels
+    mode = binning.get("mode")
+    steps = time_steps(raw, binning) if out is None else out.shape[1]
+    if out is None:
+        out = np.zeros((len(raw.labels), steps, channels), dtype=np.uint8)
     for start in range(0, len(raw.labels), CHUNK):
         times, units = raw.times[start:start + CHUNK], raw.units[start:start + CHUNK]
         sample, t, u = _flat(times, units)
@@ -169,7 +219,7 @@ def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
             end = np.where(end > 0, end, 1.0)[sample]
             b = np.minimum(np.floor(t / end * steps).astype(np.int64), steps - 1)
         else:
-            b = np.floor(t / bin_s).astype(np.int64)
+            b = np.floor(t / (float(binning["bin_ms"]) / 1000.0)).astype(np.int64)
         keep = (b >= 0) & (b < steps)
         out[start + sample[keep], b[keep], u[keep] // group] = 1
     return out
@@ -200,13 +250,27 @@ def describe_binning(binning: dict, channels: int) -> str:
 
 def load_spike_file_split(kind: str, root: str | Path, split: str, binning: dict | None = None,
                           channels: int = DEFAULT_CHANNELS) -> SpikeData:
-    """Load one split of SHD / SSC / spoken-digits from directory `root` as binned spikes."""
+    """Load one split of SHD / SSC / spoken-digits from directory `root` as binned spikes.
+
+    The file is read and binned `CHUNK` samples at a time, so memory holds the
+    (N, T, channels) uint8 rasters and one chunk of events, not every event of
+    the split (about 16 bytes per spike as float64 times and int64 units).
+    """
     fs = FILE_SETS[kind]
     path = split_path(kind, root, split)
-    raw = read_raw(path, fs.num_classes)
     b = resolve_binning(binning)
-    inputs = bin_spikes(raw, b, channels)
-    return SpikeData(inputs, raw.labels, raw.class_names, kind, describe_binning(b, channels))
+    if channels < 1 or INPUT_CHANNELS % channels:
+        raise DataError(f"channels: {channels} does not divide the {INPUT_CHANNELS} input channels")
+    with SpikeFile(path, fs.num_classes) as f:
+        if b["mode"] == "fixed" and not b["time_steps"]:
+            steps = max(time_steps(raw, b) for _, raw in f.chunks())
+        else:
+            steps = time_steps(f.read(0, 0), b)
+        inputs = np.zeros((len(f), steps, channels), dtype=np.uint8)
+        for start, raw in f.chunks():
+            bin_spikes(raw, b, channels, out=inputs[start:start + len(raw.labels)])
+        labels, class_names = f.labels, f.class_names
+    return SpikeData(inputs, labels, class_names, kind, describe_binning(b, channels))
 
 
 def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.ndarray], labels: np.ndarray,
@@ -215,25 +279,43 @@ def write_spike_file(path: str | Path, times: list[np.ndarray], units: list[np.n
     """Write one split in the official layout, atomically (temp file, then rename).
 
     times: per-sample spike times in seconds (stored as vlen float32);
-    units: per-sample channels (vlen uint16); labels (N,) (uint16);
-    speakers (N,) speaker index per sample. `extra/meta_info` holds one entry per
-    speaker: gender from `speaker_genders`, age and body_height 0 (unknown).
-    `extra/speaker_names` (an addition to the official layout) names the speakers.
+    units: per-sample channels (vlen uint16); the rest as in `write_spike_stream`.
+    """
+    write_spike_stream(path, zip(times, units), labels, class_names, speakers, speaker_names, speaker_genders)
+
+
+def write_spike_stream(path: str | Path, samples: Iterable[tuple[np.ndarray, np.ndarray]], labels: np.ndarray,
+                       class_names: list[str], speakers: np.ndarray | None = None,
+                       speaker_names: list[str] | None = None, speaker_genders: list[str] | None = None) -> None:
+    """Write one split in the official layout, atomically, taking the samples one at a time.
+
+    samples: (spike times in s, units) of each sample in order, len(labels) of
+    them; each is written as it arrives, so only one sample is held in memory.
+    labels (N,) (uint16); speakers (N,) speaker index per sample.
+    `extra/meta_info` holds one entry per speaker: gender from
+    `speaker_genders`, age and body_height 0 (unknown). `extra/speaker_names`
+    (an addition to the official layout) names the speakers.
     """
     import h5py
 
     path = Path(path)
     n = len(labels)
     speakers = np.zeros(n, dtype=np.int64) if speakers is None else np.asarray(speakers)
-    num_speakers = int(speakers.max()) + 1 if n else 0
+    num_speakers = max(int(speakers.max()) + 1 if n else 0, len(speaker_names or []))
     names = speaker_names or [f"speaker {i}" for i in range(num_speakers)]
     genders = speaker_genders or ["unknown"] * num_speakers
     with atomic_path(path) as temporary, h5py.File(temporary, "w") as f:
         t_ds = f.create_dataset("spikes/times", (n,), dtype=h5py.vlen_dtype(np.float32))
         u_ds = f.create_dataset("spikes/units", (n,), dtype=h5py.vlen_dtype(np.uint16))
-        for i in range(n):
-            t_ds[i] = np.asarray(times[i], dtype=np.float32)
-            u_ds[i] = np.asarray(units[i], dtype=np.uint16)
+        written = 0
+        for i, (times, units) in enumerate(samples):
+            if i >= n:
+                raise ValueError(f"{path}: more samples than the {n} labels")
+            t_ds[i] = np.asarray(times, dtype=np.float32)
+            u_ds[i] = np.asarray(units, dtype=np.uint16)
+            written = i + 1
+        if written != n:
+            raise ValueError(f"{path}: {written} samples for {n} labels")
         f.create_dataset("labels", data=np.asarray(labels, dtype=np.uint16))
         f.create_dataset("extra/keys", data=np.array([c.encode() for c in class_names]))
         f.create_dataset("extra/speaker", data=speakers.astype(np.uint16))
