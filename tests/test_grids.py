@@ -10,16 +10,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s5rf_neuro.grids import (
-    namespace,
-    quantise_complex_weight,
-    quantise_decay,
-    quantise_real_decay,
-    row_gains,
-    weight_exponent,
-    weight_levels,
-    weight_mantissa,
-)
+from s5rf_neuro import grids
 
 DEVICES = [
     "cpu",
@@ -30,7 +21,7 @@ DEVICES = [
 
 @given(st.floats(1e-30, 1e30), st.integers(2, 8))
 def test_weight_exponent_is_the_smallest_that_fits(max_abs: float, bits: int) -> None:
-    exponent = weight_exponent(max_abs, bits)
+    exponent = grids.weight_exponent(max_abs, bits)
     mantissa_max = 2 ** (bits - 1) - 1
     assert math.ldexp(mantissa_max, exponent) >= max_abs
     assert math.ldexp(mantissa_max, exponent - 1) < max_abs
@@ -41,7 +32,7 @@ def test_weight_exponent_is_the_smallest_that_fits(max_abs: float, bits: int) ->
 def test_decay_grid_is_nearest_and_stable(radius: float, angle: float, bits: int) -> None:
     re = np.array([radius * math.cos(angle)])
     im = np.array([radius * math.sin(angle)])
-    c, s = (float(v[0]) for v in quantise_decay(re, im, bits))
+    c, s = (float(v[0]) for v in grids.quantise_decay(re, im, bits))
     one = 2.0**bits
     assert c == int(c) and s == int(s)
     assert c * c + s * s < one * one
@@ -54,13 +45,13 @@ def test_decay_grid_is_nearest_and_stable(radius: float, angle: float, bits: int
 
 def test_weight_mantissa_rounds_half_to_even_and_clips_to_the_signed_range() -> None:
     weight = np.array([0.5, 1.5, 2.5, -0.5, -1.5, 7.0, 8.0, -8.0, -9.0]) * 0.25
-    assert weight_levels(weight, -2).tolist() == [0, 2, 2, 0, -2, 7, 8, -8, -9]
-    assert weight_mantissa(weight, -2, 4).tolist() == [0, 2, 2, 0, -2, 7, 7, -8, -8]
+    assert grids.weight_levels(weight, -2).tolist() == [0, 2, 2, 0, -2, 7, 8, -8, -9]
+    assert grids.weight_mantissa(weight, -2, 4).tolist() == [0, 2, 2, 0, -2, 7, 7, -8, -8]
 
 
 def test_the_grids_refuse_what_is_neither_an_array_nor_a_tensor() -> None:
     with pytest.raises(TypeError, match="got list"):
-        namespace([0.5])
+        grids.namespace([0.5])
 
 
 def _values(rng: np.random.Generator, shape: tuple[int, ...], scale: float) -> np.ndarray:
@@ -108,12 +99,12 @@ def test_numpy_and_torch_evaluate_every_grid_to_the_same_values(
         return torch.from_numpy(array).to(device)
 
     cases = [
-        (weight_levels, (weight_re, exponent)),
-        (weight_mantissa, (weight_re, exponent, weight_bits)),
-        (row_gains, (weight_re, weight_im, weight_bits)),
-        (quantise_complex_weight, (weight_re, weight_im, weight_bits)),
-        (quantise_decay, (decay_re, decay_im, decay_bits)),
-        (quantise_real_decay, (real_decay, decay_bits)),
+        (grids.weight_levels, (weight_re, exponent)),
+        (grids.weight_mantissa, (weight_re, exponent, weight_bits)),
+        (grids.row_gains, (weight_re, weight_im, weight_bits)),
+        (grids.quantise_complex_weight, (weight_re, weight_im, weight_bits)),
+        (grids.quantise_decay, (decay_re, decay_im, decay_bits)),
+        (grids.quantise_real_decay, (real_decay, decay_bits)),
     ]
     for function, args in cases:
         on_tensors = function(*(tensor(a) if isinstance(a, np.ndarray) else a for a in args))
