@@ -129,7 +129,7 @@ def _quantise_connection(weight: np.ndarray, exponent: int | None, state_exponen
     step_exponent = lsb_exponent - state_exponent
     mantissa = weight_mantissa(weight, step_exponent, target.weight_bits)
     clip_fraction = float(np.mean(mantissa != weight_levels(weight, step_exponent))) if weight.size else 0.0
-    error = np.abs(mantissa * math.ldexp(1.0, lsb_exponent - state_exponent) - weight)
+    error = np.abs(mantissa * math.ldexp(1.0, step_exponent) - weight)
     return _Connection(
         mantissa=mantissa.astype(np.int64),
         exponent=lsb_exponent,
