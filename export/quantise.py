@@ -4,7 +4,7 @@ Choices (docs/design.md §5 leaves them to this module):
 
 - Neuron gauge. Spikes are unchanged when a neuron's weights and threshold
   are multiplied by the same g_i > 0, so each neuron's row of W is first
-  brought to the full mantissa scale (`s5rf_neuro.qat.row_gains`, the grid
+  brought to the full mantissa scale (`s5rf_neuro.grids.row_gains`, the grid
   QAT trains on): W_i ← g_i·W_i, θ_i ← g_i·θ_i. Every neuron's largest
   weight then uses all mantissa levels, instead of only the neuron with the
   layer's largest weight. The integer state of neuron i therefore counts
@@ -22,14 +22,14 @@ Choices (docs/design.md §5 leaves them to this module):
   golden simulation of them (largest |Re x|, |Im x| reached).
 - Weights. A connection (the real or the imaginary matrix of a layer, or the
   readout) is W ≈ m·2^E with E the smallest exponent that fits max|W| in the
-  signed mantissa (`s5rf_neuro.qat.weight_exponent`, the same grid QAT
+  signed mantissa (`s5rf_neuro.grids.weight_exponent`, the same grid QAT
   trains on). In LSBs the connection's exponent is e = E + n, clamped to the
   target's exponent range. n never exceeds weight_exp_max − E, so no weight
   clips (the report states the clip fraction); a clamp below leaves the
   weights fewer levels (a warning; a connection whose weights all round to
   zero is a `TargetError`).
 - Decays. c, s = nearest integers to 2^k·λ̄ with the guard |λ̄_int| < 1
-  (`s5rf_neuro.qat.quantise_decay`); the readout decay likewise. A decay
+  (`s5rf_neuro.grids.quantise_decay`); the readout decay likewise. A decay
   that rounds to zero (the neuron forgets at once) is a warning with its
   numbers; an unstable float decay is refused earlier by the discretiser.
 - Thresholds. vth_i = round(θ_i·2^n) LSBs; spike when re > vth_i.
@@ -49,13 +49,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import torch
 
 from s5rf_neuro.errors import TargetError
+from s5rf_neuro.grids import (
+    gauged_exponent,
+    quantise_decay,
+    quantise_real_decay,
+    row_gains,
+    weight_exponent,
+    weight_levels,
+    weight_mantissa,
+)
 from s5rf_neuro.hardware.golden import simulate
 from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import TargetSpec
-from s5rf_neuro.qat import gauged_exponent, quantise_decay, quantise_real_decay, row_gains, weight_exponent
 
 DEFAULT_HEADROOM_BITS = 1
 """Bits of state range kept free above the estimated peak state."""
@@ -119,11 +126,10 @@ def _quantise_connection(weight: np.ndarray, exponent: int | None, state_exponen
     if exponent is None:
         return _Connection(np.zeros(weight.shape, np.int64), 0, 0.0, 0.0, 0)
     lsb_exponent = min(max(exponent + state_exponent, target.weight_exp_min), target.weight_exp_max)
-    scaled = weight * math.ldexp(1.0, state_exponent - lsb_exponent)
-    rounded = np.round(scaled)
-    mantissa = np.clip(rounded, target.weight_min, target.weight_max)
-    clip_fraction = float(np.mean(mantissa != rounded)) if weight.size else 0.0
-    error = np.abs(mantissa * math.ldexp(1.0, lsb_exponent - state_exponent) - weight)
+    step_exponent = lsb_exponent - state_exponent
+    mantissa = weight_mantissa(weight, step_exponent, target.weight_bits)
+    clip_fraction = float(np.mean(mantissa != weight_levels(weight, step_exponent))) if weight.size else 0.0
+    error = np.abs(mantissa * math.ldexp(1.0, step_exponent) - weight)
     return _Connection(
         mantissa=mantissa.astype(np.int64),
         exponent=lsb_exponent,
@@ -135,11 +141,10 @@ def _quantise_connection(weight: np.ndarray, exponent: int | None, state_exponen
 
 def _quantise_complex_decay(decay: np.ndarray, target: TargetSpec) -> tuple[np.ndarray, np.ndarray, int]:
     """(c, s) int64 and the number of neurons the |λ̄_int| < 1 guard moved."""
-    re = torch.from_numpy(np.ascontiguousarray(decay.real, dtype=np.float64))
-    im = torch.from_numpy(np.ascontiguousarray(decay.imag, dtype=np.float64))
+    re, im = decay.real, decay.imag
     c, s = quantise_decay(re, im, target.decay_bits)
-    guarded = int(torch.count_nonzero((c != torch.round(re * target.decay_one)) | (s != torch.round(im * target.decay_one))))
-    return c.numpy().astype(np.int64), s.numpy().astype(np.int64), guarded
+    guarded = int(np.count_nonzero((c != np.round(re * target.decay_one)) | (s != np.round(im * target.decay_one))))
+    return c.astype(np.int64), s.astype(np.int64), guarded
 
 
 def _state_exponent(
@@ -176,11 +181,7 @@ def _normalise_rows(network: FloatNetwork, weight_bits: int) -> tuple[FloatNetwo
     """The network in the gauge where each neuron's weights use the full mantissa, and the gains (per layer (P,))."""
     layers, gains = [], []
     for layer in network.layers:
-        g = row_gains(
-            torch.from_numpy(np.ascontiguousarray(layer.weight.real)),
-            torch.from_numpy(np.ascontiguousarray(layer.weight.imag)),
-            weight_bits,
-        ).numpy()
+        g = row_gains(layer.weight.real, layer.weight.imag, weight_bits)
         gains.append(g)
         layers.append(FloatLayer(decay=layer.decay, weight=layer.weight * g[:, None], threshold=layer.threshold * g, skip=layer.skip))
     return FloatNetwork(layers=tuple(layers), readout=network.readout, metadata=network.metadata), gains
@@ -367,8 +368,7 @@ def _quantise_readout(
     warnings: list[str],
 ) -> tuple[IntReadout, dict[str, Any]]:
     readout = network.readout
-    decay = torch.from_numpy(np.ascontiguousarray(readout.decay, dtype=np.float64))
-    d = quantise_real_decay(decay, target.decay_bits).numpy().astype(np.int64)
+    d = quantise_real_decay(readout.decay, target.decay_bits).astype(np.int64)
     decay_int = d / target.decay_one
     exponent = _float_exponent(readout.weight, target)
     if peaks is None:

@@ -1,27 +1,12 @@
-"""Fixed-point grids and their fake quantisation for quantisation-aware training.
+"""Fake quantisation for quantisation-aware training, on the target's grids.
 
-The grids are defined here once, on plain numbers (bit widths), so that the
-model room stays free of `hardware` imports and the integer quantiser in
-`s5rf_neuro.export.quantise` uses exactly the same rounding rules:
-
-- weights of one connection (the real or the imaginary matrix of a layer, or
-  the readout) share a power-of-two step 2^E, with E the smallest integer
-  such that max|w| / 2^E fits the signed mantissa (max 2^(bits−1) − 1);
-  a weight becomes round(w / 2^E)·2^E (round half to even);
-- a layer's complex weights W (P, H) are first brought to a common row scale:
-  row i is multiplied by its gain g_i = (1 − 2^-(bits−1)) / max_h max(|Re W_ih|, |Im W_ih|),
-  so every neuron's largest weight uses the full mantissa. Scaling a neuron's
-  weights and threshold by the same g_i leaves its spikes unchanged, so the
-  gain goes into the neuron's state unit (the integer quantiser scales the
-  threshold alike); in float terms W_q,ih = round(g_i·W_ih / 2^E)·2^E / g_i;
-- a complex decay λ̄ becomes (c + i·s) / 2^k with c, s the nearest integers
-  to 2^k·Re λ̄, 2^k·Im λ̄ (half to even), unless c² + s² ≥ 4^k (|λ̄_q| ≥ 1, a
-  growing oscillation): then the nearest of the four surrounding grid points
-  with c² + s² < 4^k is taken;
-- a real decay d (the readout) becomes round(d·2^k)/2^k, at most (2^k − 1)/2^k.
-
-`quantised_parameters` returns the grid values in the forward pass and passes
-the gradient straight through (straight-through estimator).
+The grids themselves (weight exponent and mantissa, row gains, complex and
+real decays) are defined once in `s5rf_neuro.grids`, from plain numbers (bit
+widths), and evaluated here on the parameters' own tensors (any device), so
+training sees exactly the values the integer quantiser in
+`s5rf_neuro.export.quantise` produces. `quantised_parameters` returns the grid
+values in the forward pass and passes the gradient straight through
+(straight-through estimator).
 """
 
 from __future__ import annotations
@@ -34,82 +19,11 @@ from typing import Any, Callable
 import torch
 
 from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.grids import quantise_complex_weight, quantise_decay, quantise_real_decay, weight_exponent, weight_mantissa
 from s5rf_neuro.records import record_from_dict
 
 WEIGHT_BITS_MIN, WEIGHT_BITS_MAX = 2, 8
 """Signed weight mantissa widths a format may have: the hardware targets' range (Loihi 2 synapses hold ≤ 8 bits)."""
-
-
-def weight_exponent(max_abs: float, weight_bits: int) -> int:
-    """Smallest E with max_abs / 2^E ≤ 2^(weight_bits−1) − 1 (0 for an all-zero matrix)."""
-    mantissa_max = (1 << (weight_bits - 1)) - 1
-    if not max_abs > 0:
-        return 0
-    exponent = math.ceil(math.log2(max_abs / mantissa_max))
-    while math.ldexp(mantissa_max, exponent) < max_abs:
-        exponent += 1
-    while math.ldexp(mantissa_max, exponent - 1) >= max_abs:
-        exponent -= 1
-    return exponent
-
-
-def weight_mantissa(weight: torch.Tensor, exponent: int, weight_bits: int) -> torch.Tensor:
-    """round(weight / 2^exponent) clipped to the signed mantissa range (same dtype as weight)."""
-    limit = 1 << (weight_bits - 1)
-    return torch.clamp(torch.round(weight * math.ldexp(1.0, -exponent)), -limit, limit - 1)
-
-
-def row_gains(weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int) -> torch.Tensor:
-    """Per-row gains g (P,) that bring each row's largest |component| of W (P, H) to 1 − 2^-(bits−1) (1 for a zero row)."""
-    full_scale = 1.0 - math.ldexp(1.0, 1 - weight_bits)
-    row_max = torch.maximum(weight_re.abs().amax(dim=1), weight_im.abs().amax(dim=1))
-    return torch.where(row_max > 0, full_scale / torch.where(row_max > 0, row_max, 1.0), torch.ones_like(row_max))
-
-
-def quantise_complex_weight(
-    weight_re: torch.Tensor, weight_im: torch.Tensor, weight_bits: int
-) -> tuple[torch.Tensor, tuple[torch.Tensor, int], tuple[torch.Tensor, int]]:
-    """Row gains g (P,) and (mantissa, E) of the real and of the imaginary matrix of g ⊙ W."""
-    gains = row_gains(weight_re, weight_im, weight_bits)
-    parts = []
-    for part in (weight_re, weight_im):
-        scaled = part * gains.unsqueeze(1)
-        exponent = gauged_exponent(float(scaled.abs().max()) if scaled.numel() else 0.0, weight_bits)
-        parts.append((weight_mantissa(scaled, exponent, weight_bits), exponent))
-    return gains, parts[0], parts[1]
-
-
-def gauged_exponent(max_abs: float, weight_bits: int) -> int:
-    """`weight_exponent` of a row-gauged matrix: never above 1 − bits, where its rows lie by construction.
-
-    (Rounding in the gains can push the largest entry a hair above (2^(b−1) − 1)·2^(1−b);
-    the mantissa clamp absorbs that instead of doubling the step.)
-    """
-    return min(weight_exponent(max_abs, weight_bits), 1 - weight_bits)
-
-
-def quantise_decay(decay_re: torch.Tensor, decay_im: torch.Tensor, decay_bits: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Integer-valued (c, s) of λ̄ = decay_re + i·decay_im on the 2^-decay_bits grid with c² + s² < 4^k."""
-    one = float(1 << decay_bits)
-    scaled_re, scaled_im = decay_re * one, decay_im * one
-    c, s = torch.round(scaled_re), torch.round(scaled_im)
-    stable = c * c + s * s < one * one
-    if bool(stable.all()):
-        return c, s
-    corners_c = torch.stack([torch.floor(scaled_re), torch.ceil(scaled_re)] * 2, dim=-1)
-    corners_s = torch.stack([torch.floor(scaled_im)] * 2 + [torch.ceil(scaled_im)] * 2, dim=-1)
-    error = (corners_c - scaled_re.unsqueeze(-1)) ** 2 + (corners_s - scaled_im.unsqueeze(-1)) ** 2
-    error = torch.where(corners_c**2 + corners_s**2 < one * one, error, torch.full_like(error, math.inf))
-    best = torch.argmin(error, dim=-1, keepdim=True)
-    guarded_c = torch.gather(corners_c, -1, best).squeeze(-1)
-    guarded_s = torch.gather(corners_s, -1, best).squeeze(-1)
-    return torch.where(stable, c, guarded_c), torch.where(stable, s, guarded_s)
-
-
-def quantise_real_decay(decay: torch.Tensor, decay_bits: int) -> torch.Tensor:
-    """Integer-valued d of a real decay in [0, 1) on the 2^-decay_bits grid, at most 2^k − 1."""
-    one = float(1 << decay_bits)
-    return torch.clamp(torch.round(decay * one), 0.0, one - 1.0)
 
 
 def _straight_through(value: torch.Tensor, quantised: torch.Tensor) -> torch.Tensor:

@@ -1,15 +1,12 @@
-"""Quantisation-aware training: the grids, the straight-through fake quantisers, the training hook."""
+"""Quantisation-aware training: the straight-through fake quantisers, the training hook."""
 
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.config import S5RFConfig
@@ -17,42 +14,17 @@ from s5rf_neuro.data.registry import load_split
 from s5rf_neuro.errors import ConfigError, TargetError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.export.quantise import quantise
+from s5rf_neuro.grids import weight_exponent
 from s5rf_neuro.hardware.target import LOIHI2
 from s5rf_neuro.model import S5RFClassifier
 from s5rf_neuro.qat import (
     QATFormat,
     fake_quantise_weight,
     param_transform,
-    quantise_decay,
     quantised_model,
     quantised_parameters,
-    weight_exponent,
 )
 from s5rf_neuro.training import Recipe, train
-
-
-@given(st.floats(1e-30, 1e30), st.integers(2, 8))
-def test_weight_exponent_is_the_smallest_that_fits(max_abs: float, bits: int) -> None:
-    exponent = weight_exponent(max_abs, bits)
-    mantissa_max = 2 ** (bits - 1) - 1
-    assert math.ldexp(mantissa_max, exponent) >= max_abs
-    assert math.ldexp(mantissa_max, exponent - 1) < max_abs
-
-
-@settings(max_examples=200)
-@given(st.floats(0.0, 1.0 - 1e-12), st.floats(-math.pi, math.pi), st.integers(1, 15))
-def test_decay_grid_is_nearest_and_stable(radius: float, angle: float, bits: int) -> None:
-    re = torch.tensor([radius * math.cos(angle)], dtype=torch.float64)
-    im = torch.tensor([radius * math.sin(angle)], dtype=torch.float64)
-    c, s = (float(v) for v in quantise_decay(re, im, bits))
-    one = 2.0**bits
-    assert c == int(c) and s == int(s)
-    assert c * c + s * s < one * one
-    nearest = (round(float(re) * one), round(float(im) * one))
-    if nearest[0] ** 2 + nearest[1] ** 2 < one * one:
-        assert (c, s) == nearest
-    else:
-        assert abs(c - float(re) * one) < 1 and abs(s - float(im) * one) < 1
 
 
 def test_fake_quantisers_pass_gradients_straight_through() -> None:
@@ -62,7 +34,6 @@ def test_fake_quantisers_pass_gradients_straight_through() -> None:
     assert torch.equal(weight.grad, torch.arange(35.0, dtype=torch.float64).reshape(5, 7))
     step = 2.0 ** weight_exponent(float(weight.abs().max()), 4)
     assert torch.equal(quantised / step, torch.round(quantised / step))
-
 
 
 def test_format_validation() -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -96,6 +98,29 @@ def test_decay_guard_keeps_every_oscillation_stable() -> None:
     assert report.layers[0]["decay_guarded"] > 0
     assert report.layers[0]["decay_magnitude_max"] < 1.0
     assert report.layers[0]["decay_error_max"] < 2.0 ** -LOIHI2.decay_bits
+
+
+QUANTISE_WITHOUT_TORCH = """
+import sys
+import numpy as np
+from s5rf_neuro.export.quantise import quantise
+from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout
+from s5rf_neuro.hardware.target import LOIHI2
+
+rng = np.random.default_rng(0)
+edge = np.exp(1j * np.linspace(-np.pi, np.pi, 16)) * (1 - 1e-7)
+layer = FloatLayer(decay=edge, weight=rng.normal(size=(16, 3)) + 1j * rng.normal(size=(16, 3)),
+                   threshold=np.full(16, 4.0), skip=False)
+network = FloatNetwork(layers=(layer,), readout=FloatReadout(weight=rng.normal(size=(2, 16)), decay=np.array([0.5, 0.9])))
+_, report = quantise(network, LOIHI2, (rng.random((4, 10, 3)) < 0.5).astype(np.uint8))
+print(report.layers[0]["decay_guarded"] > 0, "torch" in sys.modules)
+"""
+
+
+def test_quantising_a_network_never_loads_torch() -> None:
+    """The export path evaluates the grids on its NumPy arrays: no tensor is made, torch is not even imported."""
+    out = subprocess.run([sys.executable, "-c", QUANTISE_WITHOUT_TORCH], capture_output=True, text=True, check=True, cwd="/")
+    assert out.stdout.split() == ["True", "False"]
 
 
 def test_decay_rounding_to_zero_is_a_marked_warning_with_numbers() -> None:
