@@ -15,14 +15,28 @@ PeakSource = Literal["weights", "calibration"]
 
 
 @dataclass(frozen=True)
-class LayerQuantisation:
-    """One spiking layer's quantisation.
+class StateScaling:
+    """How a layer's (or the readout's) state was scaled to integers.
 
     state_scale: 2^n, LSBs per gauged state unit; state_exponent: n;
     peak_source: how state_peak was found; state_peak: largest |state| in
     gauged state units; state_headroom_bits: log2 of the state range over the
-    peak in LSBs; input_max: largest input value assumed; row_gain_min/max:
-    the neuron gauge g (dimensionless); weight_exp_re/im: connection exponents
+    peak in LSBs; input_max: largest input value assumed.
+    """
+
+    state_scale: float
+    state_exponent: int
+    peak_source: PeakSource
+    state_peak: float
+    state_headroom_bits: float
+    input_max: float
+
+
+@dataclass(frozen=True)
+class LayerQuantisation(StateScaling):
+    """One spiking layer's quantisation: its state scaling (`StateScaling`), then
+
+    row_gain_min/max: the neuron gauge g (dimensionless); weight_exp_re/im: connection exponents
     (LSBs); weight_mantissa_max_re/im: largest |mantissa| used;
     weight_clip_fraction: fraction of weights clipped (0..1);
     weight_error_max: largest weight error in state units of the float network;
@@ -33,12 +47,6 @@ class LayerQuantisation:
     threshold_error_max: largest relative threshold rounding error.
     """
 
-    state_scale: float
-    state_exponent: int
-    peak_source: PeakSource
-    state_peak: float
-    state_headroom_bits: float
-    input_max: float
     row_gain_min: float
     row_gain_max: float
     weight_exp_re: int
@@ -59,15 +67,9 @@ class LayerQuantisation:
 
 
 @dataclass(frozen=True)
-class ReadoutQuantisation:
+class ReadoutQuantisation(StateScaling):
     """The readout's quantisation; fields as in `LayerQuantisation` (one real connection: weight_exp, weight_mantissa_max)."""
 
-    state_scale: float
-    state_exponent: int
-    peak_source: PeakSource
-    state_peak: float
-    state_headroom_bits: float
-    input_max: float
     weight_exp: int
     weight_mantissa_max: int
     weight_clip_fraction: float

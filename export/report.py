@@ -77,10 +77,19 @@ class RunKind(enum.Enum):
     INTEGER_LAVA = "integer_lava"
     """The integer network in Lava (CPU simulation)."""
 
+    def label(self, target: str) -> str:
+        """How the report names a run of this kind for the target named `target`."""
+        return {
+            RunKind.FLOAT_MODEL: "float model (PyTorch, float32)",
+            RunKind.FLOAT_DISCRETE: "float discrete (golden, float64)",
+            RunKind.INTEGER_GOLDEN: f"integer (golden, {target})",
+            RunKind.INTEGER_LAVA: f"integer (Lava CPU, {target})",
+        }[self]
+
 
 @dataclass
 class Run:
-    """One way of running the network on the report's samples; label: how the report names it."""
+    """One way of running the network on the report's samples; label: how the report names it (`RunKind.label`)."""
 
     kind: RunKind
     label: str
@@ -164,7 +173,7 @@ def _model_run(
     per_layer = [np.concatenate([batch_spikes[i] for batch_spikes in spikes]) for i in range(len(network.layers))]
     return Run(
         RunKind.FLOAT_MODEL,
-        "float model (PyTorch, float32)",
+        RunKind.FLOAT_MODEL.label(""),
         per_layer,
         np.concatenate(predictions),
         labels,
@@ -173,10 +182,10 @@ def _model_run(
 
 
 def _golden_run(
-    kind: RunKind, label: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool
+    kind: RunKind, target: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool
 ) -> Run:
     result: SimulationResult = simulate(network, inputs, progress=progress)
-    return Run(kind, label, result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
+    return Run(kind, kind.label(target), result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
 
 
 def run_of(runs: list[Run], kind: RunKind) -> Run | None:
@@ -191,10 +200,10 @@ def run_everything(
     runs = []
     if subject.model is not None and subject.float_network is not None:
         runs.append(_model_run(subject.model, subject.float_network, inputs, labels, progress))
-    if subject.float_network is not None:
-        runs.append(_golden_run(RunKind.FLOAT_DISCRETE, "float discrete (golden, float64)", subject.float_network, inputs, labels, progress))
     target = subject.int_network.target.name
-    golden = _golden_run(RunKind.INTEGER_GOLDEN, f"integer (golden, {target})", subject.int_network, inputs, labels, progress)
+    if subject.float_network is not None:
+        runs.append(_golden_run(RunKind.FLOAT_DISCRETE, target, subject.float_network, inputs, labels, progress))
+    golden = _golden_run(RunKind.INTEGER_GOLDEN, target, subject.int_network, inputs, labels, progress)
     runs.append(golden)
     agreement = None
     if lava_samples > 0:
@@ -204,7 +213,7 @@ def run_everything(
         result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
         lava = Run(
             RunKind.INTEGER_LAVA,
-            f"integer (Lava CPU, {target})",
+            RunKind.INTEGER_LAVA.label(target),
             result.spikes,
             result.predictions,
             labels[:count],
