@@ -67,7 +67,7 @@ def measure(checkpoint_path: Path, penalty: float, samples: int | None, target: 
     """One model's figures on its test set (see the module doc), as a JSON-able row."""
     import numpy as np
 
-    from s5rf_neuro.export.pipeline import convert, load_split_of
+    from s5rf_neuro.export.conversion import convert, load_split_of
     from s5rf_neuro.export.report import destination_cores, map_cores
     from s5rf_neuro.hardware.counters import count_operations
     from s5rf_neuro.hardware.energy import estimate_energy

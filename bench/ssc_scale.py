@@ -224,7 +224,7 @@ def stage_golden(plan: Plan, work: Path, quick: bool) -> dict[str, Any]:
     from s5rf_neuro.checkpoint import load_checkpoint
     from s5rf_neuro.export.discretise import discretise
     from s5rf_neuro.export.nir_io import read_nir
-    from s5rf_neuro.export.pipeline import load_split_of
+    from s5rf_neuro.export.conversion import load_split_of
     from s5rf_neuro.hardware.golden import simulate
 
     checkpoint = load_checkpoint(work / "model.ckpt")
@@ -248,7 +248,7 @@ def stage_lava(plan: Plan, work: Path, quick: bool) -> dict[str, Any]:
 
     from s5rf_neuro.checkpoint import load_checkpoint
     from s5rf_neuro.export.nir_io import read_nir
-    from s5rf_neuro.export.pipeline import load_split_of
+    from s5rf_neuro.export.conversion import load_split_of
     from s5rf_neuro.hardware.golden import simulate
     from s5rf_neuro.hardware.lava_run import run_lava
 

@@ -19,10 +19,13 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from s5rf_neuro.commands._common import cli_entry
 from s5rf_neuro.hardware.target import TARGETS, get_target
+
+if TYPE_CHECKING:
+    from s5rf_neuro.export.conversion import LayerSummary
 
 EXPORT_FORMAT = "s5rf-export"
 EXPORT_FORMAT_VERSION = 1
@@ -82,11 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _export(args: argparse.Namespace, target, directory, started: float) -> int:
-    from s5rf_neuro.export import pipeline
-    from s5rf_neuro.hardware.network import networks_identical
+    from s5rf_neuro.export.accuracy import accuracy_on_test_set, lava_agreement
+    from s5rf_neuro.export.conversion import convert, layer_summary
     from s5rf_neuro.export.nir_io import read_nir, write_nir
+    from s5rf_neuro.hardware.network import networks_identical
 
-    conversion = pipeline.convert(args.checkpoint, target, args.calibrate)
+    conversion = convert(args.checkpoint, target, args.calibrate)
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
     read_back = read_nir(staged_nir)
     problems = []
@@ -96,15 +100,15 @@ def _export(args: argparse.Namespace, target, directory, started: float) -> int:
     if args.test_samples == 0:
         accuracy: dict[str, Any] = {"available": False, "reason": "skipped (--test-samples 0)"}
     else:
-        accuracy = pipeline.accuracy_on_test_set(conversion, args.test_samples, progress)
+        accuracy = accuracy_on_test_set(conversion, args.test_samples, progress)
     validation = None
     if args.validate:
-        validation = pipeline.lava_agreement(conversion, read_back, args.validate, progress)
+        validation = lava_agreement(conversion, read_back, args.validate, progress)
         if not validation["spikes_identical"]:
             problems.append(
                 f"Lava spikes differ from the golden simulator's ({validation['spike_agreement']:.4%} of entries agree)"
             )
-    summary = pipeline.layer_summary(conversion.network, conversion.report)
+    summary = layer_summary(conversion.network, conversion.report)
     report = _report(args, conversion, summary, accuracy, validation, staged_nir, problems)
     _print_table(conversion, summary, accuracy, validation)
     if problems:
@@ -118,7 +122,7 @@ def _export(args: argparse.Namespace, target, directory, started: float) -> int:
 
 
 def _report(args, conversion, summary, accuracy, validation, nir_path: Path, problems: list[str]) -> dict[str, Any]:
-    from s5rf_neuro.export import pipeline
+    from s5rf_neuro.export.provenance import file_digest, software_versions
     from s5rf_neuro.hardware.network import NETWORK_FORMAT_VERSION
 
     quantisation = conversion.report.to_dict() if conversion.report is not None else None
@@ -126,18 +130,18 @@ def _report(args, conversion, summary, accuracy, validation, nir_path: Path, pro
         "format": EXPORT_FORMAT,
         "version": EXPORT_FORMAT_VERSION,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "checkpoint": {"path": str(args.checkpoint.resolve()), "sha256": pipeline.file_digest(args.checkpoint)},
+        "checkpoint": {"path": str(args.checkpoint.resolve()), "sha256": file_digest(args.checkpoint)},
         "target": conversion.target.to_dict(),
-        "software": pipeline.software_versions(),
+        "software": software_versions(),
         "model_nir": {
             "file": "model.nir",
             "network_format_version": NETWORK_FORMAT_VERSION,
             "kind": "int" if conversion.target.quantized else "float",
             "bytes": nir_path.stat().st_size,
-            "sha256": pipeline.file_digest(nir_path),
+            "sha256": file_digest(nir_path),
             "round_trip": "exact" if not problems else "see problems",
         },
-        "layers": summary,
+        "layers": [row.to_dict() for row in summary],
         "calibration_samples": conversion.calibration_samples,
         "quantisation": quantisation,
         "warnings": list(conversion.report.warnings) if conversion.report is not None else [],
@@ -148,22 +152,21 @@ def _report(args, conversion, summary, accuracy, validation, nir_path: Path, pro
     }
 
 
-def _print_table(conversion, summary: list[dict[str, Any]], accuracy: dict[str, Any], validation) -> None:
+def _print_table(conversion, summary: list[LayerSummary], accuracy: dict[str, Any], validation) -> None:
     target = conversion.target
     bits = str(target.weight_bits) if target.quantized else "f64"
     print(f"s5rf-export: {conversion.path} -> target {target.name}")
     header = f"{'':8} {'inputs':>7} {'neurons':>8} {'synapses':>10} {'skip':>5} {'w bits':>7} {'w exp':>9} {'headroom':>9}"
     print(header)
     for row in summary:
-        exponents = "/".join(str(e) for e in row["weight_exponents"]) if row["weight_exponents"] else "-"
-        headroom = row["state_headroom_bits"]
-        headroom_text = f"{headroom:.1f} b" if isinstance(headroom, (int, float)) else "-"
+        exponents = "/".join(str(e) for e in row.weight_exponents) if row.weight_exponents else "-"
+        headroom_text = f"{row.state_headroom_bits:.1f} b" if row.state_headroom_bits is not None else "-"
         print(
-            f"{row['name']:8} {row['inputs']:>7} {row['neurons']:>8} {row['synapses']:>10} "
-            f"{'yes' if row['skip'] else 'no':>5} {bits:>7} {exponents:>9} {headroom_text:>9}"
+            f"{row.name:8} {row.inputs:>7} {row.neurons:>8} {row.synapses:>10} "
+            f"{'yes' if row.skip else 'no':>5} {bits:>7} {exponents:>9} {headroom_text:>9}"
         )
-    total_neurons = sum(row["neurons"] for row in summary[:-1])
-    total_synapses = sum(row["synapses"] for row in summary)
+    total_neurons = sum(row.neurons for row in summary[:-1])
+    total_synapses = sum(row.synapses for row in summary)
     print(f"{'total':8} {'':>7} {total_neurons:>8} {total_synapses:>10}")
     if conversion.report is not None:
         for warning in conversion.report.warnings:

@@ -45,12 +45,12 @@ float mean_t y).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 
 from s5rf_neuro.errors import TargetError
+from s5rf_neuro.export.quantisation_report import LayerQuantisation, QuantReport, ReadoutQuantisation, SaturationCheck
 from s5rf_neuro.grids import (
     gauged_exponent,
     quantise_decay,
@@ -70,38 +70,6 @@ THRESHOLD_ERROR_WARNING = 0.01
 """Relative threshold rounding error above which quantisation warns."""
 MAX_SATURATION_FRACTION = 1e-3
 """Largest fraction of state updates (per component) on calibration data that may saturate."""
-
-
-@dataclass
-class QuantReport:
-    """What quantisation did and lost, per layer and for the readout.
-
-    layers: per layer a dict (keys below); readout: the same for the readout;
-    warnings: one line each, with numbers; calibration: None or
-    {"samples", "saturation" (per layer + readout), "saturation_fraction"}.
-
-    Layer keys: state_scale (2^n, LSBs per gauged state unit), state_exponent (n),
-    peak_source ("weights" | "calibration"), state_peak (gauged state units),
-    state_headroom_bits (log2 of state_max over the peak in LSBs), input_max
-    (largest input value assumed), row_gain_min/max (neuron gauge g),
-    weight_exp_re, weight_exp_im, weight_mantissa_max_re/im (largest |mantissa| used),
-    weight_clip_fraction, weight_error_max (state units of the float network),
-    decay_error_max (|λ̄_int − λ̄|), decay_zero (neurons whose decay rounded to 0),
-    decay_guarded (neurons moved to keep |λ̄_int| < 1), decay_magnitude_max (max |λ̄_int|),
-    threshold_state_units ([min, max]) and threshold_min/max: θ = 1/|b̄| in state units of the float network,
-    threshold_lsb_min/max (vth), threshold_error_max (relative rounding error).
-    The readout has the same keys where they apply (weight_exp, weight_mantissa_max).
-    """
-
-    target: str
-    layers: list[dict[str, Any]]
-    readout: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-    calibration: dict[str, Any] | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able plain dict."""
-        return asdict(self)
 
 
 @dataclass
@@ -230,7 +198,7 @@ def quantise(
     input_maxima = target.graded_peaks(input_max, (layer.skip for layer in network.layers))
 
     int_layers: list[IntLayer] = []
-    layer_reports: list[dict[str, Any]] = []
+    layer_reports: list[LayerQuantisation] = []
     for index, (original, layer, gain) in enumerate(zip(network.layers, gauged.layers, gains)):
         int_layer, layer_report = _quantise_layer(
             f"layer {index}", original, layer, gain, target,
@@ -266,7 +234,7 @@ def _quantise_layer(
     time_steps: int | None,
     headroom_bits: int,
     warnings: list[str],
-) -> tuple[IntLayer, dict[str, Any]]:
+) -> tuple[IntLayer, LayerQuantisation]:
     """One layer, given in its original and its row-gauged form (same decays)."""
     c, s, guarded = _quantise_complex_decay(layer.decay, target)
     decay_int = (c + 1j * s) / target.decay_one
@@ -303,32 +271,31 @@ def _quantise_layer(
         / (scale * gain[:, None])
         - original.weight
     )
-    report = {
-        "state_scale": scale,
-        "state_exponent": n,
-        "peak_source": "weights" if calibrated_peak is None else "calibration",
-        "state_peak": peak,
-        "state_headroom_bits": math.log2(target.state_max / (peak * scale)) if peak > 0 else float(target.state_bits),
-        "input_max": input_max,
-        "row_gain_min": float(gain.min()),
-        "row_gain_max": float(gain.max()),
-        "weight_exp_re": conn_re.exponent,
-        "weight_exp_im": conn_im.exponent,
-        "weight_mantissa_max_re": conn_re.mantissa_max,
-        "weight_mantissa_max_im": conn_im.mantissa_max,
-        "weight_clip_fraction": max(conn_re.clip_fraction, conn_im.clip_fraction),
-        "weight_error_max": float(weight_error.max(initial=0.0)),
-        "decay_error_max": float(np.abs(decay_int - layer.decay).max(initial=0.0)),
-        "decay_zero": zero,
-        "decay_guarded": guarded,
-        "decay_magnitude_max": float(np.abs(decay_int).max(initial=0.0)),
-        "threshold_state_units": [float(original.threshold.min()), float(original.threshold.max())],
-        "threshold_min": float(original.threshold.min()),
-        "threshold_max": float(original.threshold.max()),
-        "threshold_lsb_min": int(threshold.min()),
-        "threshold_lsb_max": int(threshold.max()),
-        "threshold_error_max": float(threshold_error.max()),
-    }
+    report = LayerQuantisation(
+        state_scale=scale,
+        state_exponent=n,
+        peak_source="weights" if calibrated_peak is None else "calibration",
+        state_peak=peak,
+        state_headroom_bits=math.log2(target.state_max / (peak * scale)) if peak > 0 else float(target.state_bits),
+        input_max=input_max,
+        row_gain_min=float(gain.min()),
+        row_gain_max=float(gain.max()),
+        weight_exp_re=conn_re.exponent,
+        weight_exp_im=conn_im.exponent,
+        weight_mantissa_max_re=conn_re.mantissa_max,
+        weight_mantissa_max_im=conn_im.mantissa_max,
+        weight_clip_fraction=max(conn_re.clip_fraction, conn_im.clip_fraction),
+        weight_error_max=float(weight_error.max(initial=0.0)),
+        decay_error_max=float(np.abs(decay_int - layer.decay).max(initial=0.0)),
+        decay_zero=zero,
+        decay_guarded=guarded,
+        decay_magnitude_max=float(np.abs(decay_int).max(initial=0.0)),
+        threshold_min=float(original.threshold.min()),
+        threshold_max=float(original.threshold.max()),
+        threshold_lsb_min=int(threshold.min()),
+        threshold_lsb_max=int(threshold.max()),
+        threshold_error_max=float(threshold_error.max()),
+    )
     int_layer = IntLayer(
         decay_re=c,
         decay_im=s,
@@ -366,7 +333,7 @@ def _quantise_readout(
     time_steps: int | None,
     headroom_bits: int,
     warnings: list[str],
-) -> tuple[IntReadout, dict[str, Any]]:
+) -> tuple[IntReadout, ReadoutQuantisation]:
     readout = network.readout
     d = quantise_real_decay(readout.decay, target.decay_bits).astype(np.int64)
     decay_int = d / target.decay_one
@@ -386,24 +353,24 @@ def _quantise_readout(
             f"WARNING readout: {zero} output(s) have a decay that rounds to 0 at {target.decay_bits} bits "
             f"(smallest decay {float(readout.decay.min()):.3g})"
         )
-    report = {
-        "state_scale": math.ldexp(1.0, n),
-        "state_exponent": n,
-        "peak_source": source,
-        "state_peak": peak,
-        "state_headroom_bits": math.log2(target.state_max / math.ldexp(peak, n)) if peak > 0 else float(target.state_bits),
-        "input_max": input_max,
-        "weight_exp": conn.exponent,
-        "weight_mantissa_max": conn.mantissa_max,
-        "weight_clip_fraction": conn.clip_fraction,
-        "weight_error_max": conn.error_max,
-        "decay_error_max": float(np.abs(decay_int - readout.decay).max(initial=0.0)),
-        "decay_zero": zero,
-    }
+    report = ReadoutQuantisation(
+        state_scale=math.ldexp(1.0, n),
+        state_exponent=n,
+        peak_source=source,
+        state_peak=peak,
+        state_headroom_bits=math.log2(target.state_max / math.ldexp(peak, n)) if peak > 0 else float(target.state_bits),
+        input_max=input_max,
+        weight_exp=conn.exponent,
+        weight_mantissa_max=conn.mantissa_max,
+        weight_clip_fraction=conn.clip_fraction,
+        weight_error_max=conn.error_max,
+        decay_error_max=float(np.abs(decay_int - readout.decay).max(initial=0.0)),
+        decay_zero=zero,
+    )
     return IntReadout(weight=conn.mantissa, weight_exp=conn.exponent, decay=d, state_scale=math.ldexp(1.0, n)), report
 
 
-def _check_saturation(network: IntNetwork, inputs: np.ndarray, max_fraction: float) -> dict[str, Any]:
+def _check_saturation(network: IntNetwork, inputs: np.ndarray, max_fraction: float) -> SaturationCheck:
     """Simulate the integer network on calibration inputs; refuse too much saturation."""
     result = simulate(network, inputs)
     samples, steps = inputs.shape[0], inputs.shape[1]
@@ -416,4 +383,4 @@ def _check_saturation(network: IntNetwork, inputs: np.ndarray, max_fraction: flo
                 f"{name}: {events} saturation events on {samples} calibration samples "
                 f"({100 * fraction:.3f} % of state updates, limit {100 * max_fraction:.3f} %)"
             )
-    return {"samples": samples, "saturation": list(result.saturation), "saturation_fraction": fractions}
+    return SaturationCheck(samples=samples, saturation=list(result.saturation), saturation_fraction=fractions)

@@ -20,6 +20,7 @@ lives in the export room: the hardware room never imports the model.
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import os
 import tempfile
@@ -33,6 +34,7 @@ from tqdm.auto import tqdm
 from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.errors import ReportError, S5RFError, TargetError
 from s5rf_neuro.export import report_plots
+from s5rf_neuro.export.quantisation_report import QuantReport
 from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
 from s5rf_neuro.hardware.energy import EnergyEstimate, estimate_energy, load_profile
@@ -59,14 +61,37 @@ class Subject:
     model: Any | None
     float_network: FloatNetwork | None
     int_network: IntNetwork
-    quant_report: Any | None
+    quant_report: QuantReport | None
     data_source: dict[str, Any] | None
+
+
+class RunKind(enum.Enum):
+    """Which form of the network a run ran, and on what."""
+
+    FLOAT_MODEL = "float_model"
+    """The PyTorch float model (float32)."""
+    FLOAT_DISCRETE = "float_discrete"
+    """The discrete float network in the golden simulator (float64)."""
+    INTEGER_GOLDEN = "integer_golden"
+    """The integer network in the golden simulator."""
+    INTEGER_LAVA = "integer_lava"
+    """The integer network in Lava (CPU simulation)."""
+
+    def label(self, target: str) -> str:
+        """How the report names a run of this kind for the target named `target`."""
+        return {
+            RunKind.FLOAT_MODEL: "float model (PyTorch, float32)",
+            RunKind.FLOAT_DISCRETE: "float discrete (golden, float64)",
+            RunKind.INTEGER_GOLDEN: f"integer (golden, {target})",
+            RunKind.INTEGER_LAVA: f"integer (Lava CPU, {target})",
+        }[self]
 
 
 @dataclass
 class Run:
-    """One way of running the network on the report's samples."""
+    """One way of running the network on the report's samples; label: how the report names it (`RunKind.label`)."""
 
+    kind: RunKind
     label: str
     result_spikes: list[np.ndarray]
     predictions: np.ndarray
@@ -101,7 +126,7 @@ def prepare_output_dir(path: Path) -> Path:
 def load_subject(path: Path, target: TargetSpec) -> Subject:
     """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
     from s5rf_neuro.data.registry import recorded_source
-    from s5rf_neuro.export.pipeline import convert
+    from s5rf_neuro.export.conversion import convert
     from s5rf_neuro.export.quantise import quantise
 
     if not path.is_file():
@@ -147,7 +172,8 @@ def _model_run(
             spikes.append([s.numpy() > 0 for s in layer_spikes])
     per_layer = [np.concatenate([batch_spikes[i] for batch_spikes in spikes]) for i in range(len(network.layers))]
     return Run(
-        "float model (PyTorch, float32)",
+        RunKind.FLOAT_MODEL,
+        RunKind.FLOAT_MODEL.label(""),
         per_layer,
         np.concatenate(predictions),
         labels,
@@ -155,9 +181,16 @@ def _model_run(
     )
 
 
-def _golden_run(label: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool) -> Run:
+def _golden_run(
+    kind: RunKind, target: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool
+) -> Run:
     result: SimulationResult = simulate(network, inputs, progress=progress)
-    return Run(label, result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
+    return Run(kind, kind.label(target), result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
+
+
+def run_of(runs: list[Run], kind: RunKind) -> Run | None:
+    """The first run of `kind` (None when there is none)."""
+    return next((run for run in runs if run.kind is kind), None)
 
 
 def run_everything(
@@ -167,10 +200,10 @@ def run_everything(
     runs = []
     if subject.model is not None and subject.float_network is not None:
         runs.append(_model_run(subject.model, subject.float_network, inputs, labels, progress))
-    if subject.float_network is not None:
-        runs.append(_golden_run("float discrete (golden, float64)", subject.float_network, inputs, labels, progress))
     target = subject.int_network.target.name
-    golden = _golden_run(f"integer (golden, {target})", subject.int_network, inputs, labels, progress)
+    if subject.float_network is not None:
+        runs.append(_golden_run(RunKind.FLOAT_DISCRETE, target, subject.float_network, inputs, labels, progress))
+    golden = _golden_run(RunKind.INTEGER_GOLDEN, target, subject.int_network, inputs, labels, progress)
     runs.append(golden)
     agreement = None
     if lava_samples > 0:
@@ -179,7 +212,8 @@ def run_everything(
         count = min(lava_samples, len(labels))
         result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
         lava = Run(
-            f"integer (Lava CPU, {target})",
+            RunKind.INTEGER_LAVA,
+            RunKind.INTEGER_LAVA.label(target),
             result.spikes,
             result.predictions,
             labels[:count],
@@ -219,8 +253,9 @@ def _int_decays(network: IntNetwork) -> list[np.ndarray]:
 
 def draw_figures(subject: Subject, runs: list[Run], sweep: list[dict[str, Any]] | None, figures: Path) -> dict[str, Path]:
     """Write the PNG figures into `figures`; returns name → path."""
-    golden = next(run for run in runs if run.label.startswith("integer (golden"))
-    float_accuracy = next((run.accuracy for run in runs if run.label.startswith("float discrete")), None)
+    golden = run_of(runs, RunKind.INTEGER_GOLDEN)
+    float_run = run_of(runs, RunKind.FLOAT_DISCRETE)
+    float_accuracy = None if float_run is None else float_run.accuracy
     paths = {
         "raster": report_plots.spike_raster(
             [spikes[0] for spikes in golden.result_spikes],
@@ -258,7 +293,7 @@ def _energy(pj: float) -> str:
 
 
 def _versions() -> str:
-    from s5rf_neuro.export.pipeline import software_versions
+    from s5rf_neuro.export.provenance import software_versions
 
     return ", ".join(f"{name} {version}" for name, version in software_versions().items()
                      if version is not None and name != "python")
@@ -274,26 +309,6 @@ def map_cores(network: IntNetwork) -> tuple[Any | None, str]:
         return None, str(err)
 
 
-def _mapping_blocks(mapping: Any | None, error: str, target: str) -> list[Block]:
-    """The core mapping as a table and a summary line."""
-    if mapping is None:
-        return [Paragraph(f"The network cannot be mapped to {target}: {error}")]
-    table = Table(
-        ("layer", "neurons", "fan-in", "synapses", "cores", "neurons / core"),
-        tuple(
-            (layer.layer, str(layer.neurons), str(layer.fan_in), f"{layer.synapses:,}", str(layer.cores),
-             str(layer.neurons_per_core))
-            for layer in mapping.layers
-        ),
-    )
-    summary = Paragraph(
-        f"{mapping.total_neurons:,} neurons and {mapping.total_synapses:,} synapses on {mapping.cores_used} cores, "
-        f"{mapping.chips_needed} chip(s) of {mapping.cores_per_chip} cores (limits per core: "
-        f"{mapping.neurons_per_core_limit:,} neurons, {mapping.synapses_per_core_limit:,} synapses)."
-    )
-    return [table, summary] + ([Bullets(tuple(mapping.notes))] if mapping.notes else [])
-
-
 def compose(
     subject: Subject,
     dataset: str,
@@ -305,11 +320,25 @@ def compose(
     figures: dict[str, Path],
     out_dir: Path,
 ) -> list[Block]:
-    """The report's blocks."""
+    """The report's blocks, section by section."""
+    golden = run_of(runs, RunKind.INTEGER_GOLDEN)
     target = subject.int_network.target
-    golden = next(run for run in runs if run.label.startswith("integer (golden"))
-    float_run = next((run for run in runs if run.label.startswith("float discrete")), None)
-    blocks: list[Block] = [
+    return [
+        *_title_section(subject, dataset, golden),
+        *_accuracy_section(runs, agreement),
+        *_activity_section(golden, run_of(runs, RunKind.FLOAT_DISCRETE)),
+        *_energy_section(energies, golden.counts),
+        *_mapping_section(*mapping, target.name),
+        *_quantisation_section(subject.quant_report),
+        *_sweep_section(sweep),
+        *_figures_section(figures, out_dir),
+    ]
+
+
+def _title_section(subject: Subject, dataset: str, golden: Run) -> list[Block]:
+    """Title, data set, target and provenance."""
+    target = subject.int_network.target
+    return [
         Heading(f"S5-RF report: {subject.name}", 1),
         Paragraph(
             f"Data set: {dataset} ({golden.samples} test samples, {golden.counts.layers[0].time_steps} time steps, "
@@ -317,24 +346,31 @@ def compose(
             f"{target.state_bits}-bit state, {target.decay_bits}-bit decays). "
             f"Written {datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z} with {_versions()}."
         ),
+    ]
+
+
+def _accuracy_section(runs: list[Run], agreement: dict[str, Any] | None) -> list[Block]:
+    """Accuracy of every run, and Lava against the golden simulator."""
+    if agreement is not None:
+        lava = Paragraph(
+            f"Lava against the golden simulator on {agreement['samples']} samples: spikes of every layer "
+            f"{'identical, step for step' if agreement['spikes_equal'] else 'DIFFERENT'}; predictions agree on "
+            f"{100 * agreement['prediction_agreement']:.1f} %."
+        )
+    else:
+        lava = Paragraph("Lava was not run (use --lava N to run N samples through Lava).")
+    return [
         Heading("Accuracy"),
         Table(
             ("run", "samples", "accuracy"),
             tuple((run.label, str(run.samples), f"{100 * run.accuracy:.2f} %") for run in runs),
         ),
+        lava,
     ]
-    if agreement is not None:
-        blocks.append(
-            Paragraph(
-                f"Lava against the golden simulator on {agreement['samples']} samples: spikes of every layer "
-                f"{'identical, step for step' if agreement['spikes_equal'] else 'DIFFERENT'}; predictions agree on "
-                f"{100 * agreement['prediction_agreement']:.1f} %."
-            )
-        )
-    else:
-        blocks.append(Paragraph("Lava was not run (use --lava N to run N samples through Lava)."))
 
-    blocks += [Heading("Activity per layer (integer network, mean per sample)")]
+
+def _activity_section(golden: Run, float_run: Run | None) -> list[Block]:
+    """Spikes, sparsity and operations per layer of the integer run (float spikes beside them)."""
     rows = []
     for index, layer in enumerate(golden.counts.layers):
         readout = index == len(golden.counts.layers) - 1
@@ -362,7 +398,8 @@ def compose(
             f"{int(totals['neuron_updates']):,}", f"{int(totals['dense_macs']):,}",
         )
     )
-    blocks += [
+    return [
+        Heading("Activity per layer (integer network, mean per sample)"),
         Table(
             ("layer", "neurons", "spikes (float)", "spikes (integer)", "rate / neuron / step", "sparsity",
              "input events", "synaptic ops", "neuron updates", "dense MACs"),
@@ -377,37 +414,83 @@ def compose(
                 "densely as a float model (complex weight × real input = 2, complex recurrence = 4 per neuron per step).",
             )
         ),
-        *_energy_blocks(energies, golden.counts),
-        Heading(f"Mapping to {target.name}"),
-        *_mapping_blocks(*mapping, target.name),
     ]
-    if subject.quant_report is not None:
-        blocks += [Heading("Quantisation"), _quantisation_table(subject.quant_report)]
-        if subject.quant_report.warnings:
-            blocks.append(Bullets(tuple(subject.quant_report.warnings)))
-    if sweep is not None:
-        blocks += [
-            Heading("Accuracy against weight bits (golden simulator)"),
-            Table(
-                ("weight bits", "accuracy", "note"),
-                tuple(
-                    (str(row["bits"]), "—" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %", row["note"])
-                    for row in sweep
-                ),
+
+
+def _mapping_section(mapping: Any | None, error: str, target: str) -> list[Block]:
+    """The core mapping as a table and a summary line."""
+    heading = Heading(f"Mapping to {target}")
+    if mapping is None:
+        return [heading, Paragraph(f"The network cannot be mapped to {target}: {error}")]
+    table = Table(
+        ("layer", "neurons", "fan-in", "synapses", "cores", "neurons / core"),
+        tuple(
+            (layer.layer, str(layer.neurons), str(layer.fan_in), f"{layer.synapses:,}", str(layer.cores),
+             str(layer.neurons_per_core))
+            for layer in mapping.layers
+        ),
+    )
+    summary = Paragraph(
+        f"{mapping.total_neurons:,} neurons and {mapping.total_synapses:,} synapses on {mapping.cores_used} cores, "
+        f"{mapping.chips_needed} chip(s) of {mapping.cores_per_chip} cores (limits per core: "
+        f"{mapping.neurons_per_core_limit:,} neurons, {mapping.synapses_per_core_limit:,} synapses)."
+    )
+    return [heading, table, summary] + ([Bullets(tuple(mapping.notes))] if mapping.notes else [])
+
+
+def _quantisation_section(report: QuantReport | None) -> list[Block]:
+    """Per layer exponents, clipping, decay error and headroom, and the quantisation warnings (nothing without a report)."""
+    if report is None:
+        return []
+    table = Table(
+        ("layer", "weight exp (re, im)", "weight clip", "decay error max", "state headroom (bits)"),
+        tuple(
+            (
+                f"layer {index}",
+                f"{layer.weight_exp_re}, {layer.weight_exp_im}",
+                f"{layer.weight_clip_fraction:.2%}",
+                f"{layer.decay_error_max:.2e}",
+                f"{layer.state_headroom_bits:.1f}",
+            )
+            for index, layer in enumerate(report.layers)
+        ),
+    )
+    return [Heading("Quantisation"), table] + ([Bullets(tuple(report.warnings))] if report.warnings else [])
+
+
+def _sweep_section(sweep: list[dict[str, Any]] | None) -> list[Block]:
+    """Integer accuracy against weight bits (nothing without a sweep)."""
+    if sweep is None:
+        return []
+    return [
+        Heading("Accuracy against weight bits (golden simulator)"),
+        Table(
+            ("weight bits", "accuracy", "note"),
+            tuple(
+                (str(row["bits"]), "—" if row["accuracy"] is None else f"{100 * row['accuracy']:.2f} %", row["note"])
+                for row in sweep
             ),
-        ]
-    captions = {
-        "raster": "Spike raster per layer for one sample (integer network, golden simulator).",
-        "eigenvalues": "λ̄ of every neuron on the unit circle: float (dots) and quantised (crosses).",
-        "firing_rate": "Firing rate per layer (spikes per neuron per time step).",
-        "accuracy_vs_bits": "Integer accuracy against weight mantissa bits; the dashed line is the float accuracy.",
-    }
-    blocks.append(Heading("Figures"))
-    blocks += [Image(path.relative_to(out_dir).as_posix(), captions[name]) for name, path in figures.items()]
-    return blocks
+        ),
+    ]
 
 
-def _energy_blocks(energies: list[EnergyEstimate], counts: OperationCounts) -> list[Block]:
+FIGURE_CAPTIONS = {
+    "raster": "Spike raster per layer for one sample (integer network, golden simulator).",
+    "eigenvalues": "λ̄ of every neuron on the unit circle: float (dots) and quantised (crosses).",
+    "firing_rate": "Firing rate per layer (spikes per neuron per time step).",
+    "accuracy_vs_bits": "Integer accuracy against weight mantissa bits; the dashed line is the float accuracy.",
+}
+"""Caption of each figure `draw_figures` writes, by name."""
+
+
+def _figures_section(figures: dict[str, Path], out_dir: Path) -> list[Block]:
+    """The figures, linked relative to the report."""
+    return [Heading("Figures")] + [
+        Image(path.relative_to(out_dir).as_posix(), FIGURE_CAPTIONS[name]) for name, path in figures.items()
+    ]
+
+
+def _energy_section(energies: list[EnergyEstimate], counts: OperationCounts) -> list[Block]:
     """Energy per inference under each neuromorphic profile against the dense baselines, and NeuroBench's metrics."""
     first = energies[0]
     blocks: list[Block] = [
@@ -473,25 +556,6 @@ def destination_cores(mapping: Any | None, layers: int) -> list[int] | None:
     return [mapping.layers[index + 1].cores for index in range(layers)]
 
 
-def _quantisation_table(report: Any) -> Table:
-    def cell(layer: dict[str, Any], key: str, fmt: str = "{}") -> str:
-        return fmt.format(layer[key]) if layer.get(key) is not None else "—"
-
-    return Table(
-        ("layer", "weight exp (re, im)", "weight clip", "decay error max", "state headroom (bits)"),
-        tuple(
-            (
-                f"layer {index}",
-                f"{cell(layer, 'weight_exp_re')}, {cell(layer, 'weight_exp_im')}",
-                cell(layer, "weight_clip_fraction", "{:.2%}"),
-                cell(layer, "decay_error_max", "{:.2e}"),
-                cell(layer, "state_headroom_bits", "{:.1f}"),
-            )
-            for index, layer in enumerate(report.layers)
-        ),
-    )
-
-
 def write_report(
     model_path: Path,
     out_dir: Path,
@@ -524,7 +588,7 @@ def write_report(
         subject.data_source = {**subject.data_source, "root": str(data_dir)}
     inputs, labels, dataset = load_test_data(subject, samples)
     runs, agreement = run_everything(subject, inputs, labels, lava_samples, progress)
-    golden = next(run for run in runs if run.label.startswith("integer (golden"))
+    golden = run_of(runs, RunKind.INTEGER_GOLDEN)
     sweep = None
     if subject.float_network is not None:
         sweep = sweep_weight_bits(subject.float_network, target, inputs, labels, progress)
@@ -543,7 +607,7 @@ def write_report(
                 "dataset": dataset,
                 "target": subject.int_network.target.to_dict(),
                 "runs": [
-                    {"label": run.label, "samples": run.samples, "accuracy": run.accuracy, "counts": run.counts.to_dict()}
+                    {"kind": run.kind.value, "label": run.label, "samples": run.samples, "accuracy": run.accuracy, "counts": run.counts.to_dict()}
                     for run in runs
                 ],
                 "lava_agreement": agreement,

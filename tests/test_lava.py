@@ -16,7 +16,7 @@ import torch
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.export.discretise import discretise
-from s5rf_neuro.export.pipeline import convert
+from s5rf_neuro.export.conversion import convert
 from s5rf_neuro.export.quantise import quantise
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
 from s5rf_neuro.hardware.lava_builder import build_lava

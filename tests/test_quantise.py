@@ -78,9 +78,9 @@ def test_quantised_values_fit_their_bit_widths_and_never_saturate_within_the_bou
     _check_fits(int_network)
     json.dumps(report.to_dict())
     for layer, info in zip(network.layers, report.layers):
-        assert info["decay_error_max"] <= 2.0 ** -target.decay_bits
-        assert info["weight_clip_fraction"] == 0.0
-        assert info["state_headroom_bits"] >= 1.0 - 1e-9
+        assert info.decay_error_max <= 2.0 ** -target.decay_bits
+        assert info.weight_clip_fraction == 0.0
+        assert info.state_headroom_bits >= 1.0 - 1e-9
     # the weight bound holds for any binary input of at most `steps` steps: no saturation ever
     worst = np.ones((1, steps, 3), dtype=np.uint8)
     noise = (rng.random((8, steps, 3)) < 0.5).astype(np.uint8)
@@ -95,9 +95,9 @@ def test_decay_guard_keeps_every_oscillation_stable() -> None:
     int_network, report = quantise(network, LOIHI2)
     layer = int_network.layers[0]
     assert np.all(layer.decay_re**2 + layer.decay_im**2 < LOIHI2.decay_one**2)
-    assert report.layers[0]["decay_guarded"] > 0
-    assert report.layers[0]["decay_magnitude_max"] < 1.0
-    assert report.layers[0]["decay_error_max"] < 2.0 ** -LOIHI2.decay_bits
+    assert report.layers[0].decay_guarded > 0
+    assert report.layers[0].decay_magnitude_max < 1.0
+    assert report.layers[0].decay_error_max < 2.0 ** -LOIHI2.decay_bits
 
 
 QUANTISE_WITHOUT_TORCH = """
@@ -113,7 +113,7 @@ layer = FloatLayer(decay=edge, weight=rng.normal(size=(16, 3)) + 1j * rng.normal
                    threshold=np.full(16, 4.0), skip=False)
 network = FloatNetwork(layers=(layer,), readout=FloatReadout(weight=rng.normal(size=(2, 16)), decay=np.array([0.5, 0.9])))
 _, report = quantise(network, LOIHI2, (rng.random((4, 10, 3)) < 0.5).astype(np.uint8))
-print(report.layers[0]["decay_guarded"] > 0, "torch" in sys.modules)
+print(report.layers[0].decay_guarded > 0, "torch" in sys.modules)
 """
 
 
@@ -128,7 +128,7 @@ def test_decay_rounding_to_zero_is_a_marked_warning_with_numbers() -> None:
     tiny = np.array([1e-5, 0.5, 0.5j, -0.3])
     network = dataclasses.replace(network, layers=(dataclasses.replace(network.layers[0], decay=tiny),))
     int_network, report = quantise(network, LOIHI2)
-    assert report.layers[0]["decay_zero"] == 1
+    assert report.layers[0].decay_zero == 1
     assert any(w.startswith("WARNING layer 0: 1 neuron(s) have a decay that rounds to 0") and "1e-05" in w for w in report.warnings)
 
 
@@ -137,10 +137,10 @@ def test_calibration_measures_peaks_and_refuses_saturation() -> None:
     network = _network(rng, [3, 5, 5], [False, False])
     inputs = (rng.random((16, 20, 3)) < 0.5).astype(np.uint8)
     int_network, report = quantise(network, LOIHI2, inputs)
-    assert report.calibration["samples"] == 16 and report.calibration["saturation"] == [0, 0, 0]
-    assert all(layer["peak_source"] == "calibration" for layer in report.layers)
+    assert report.calibration.samples == 16 and report.calibration.saturation == [0, 0, 0]
+    assert all(layer.peak_source == "calibration" for layer in report.layers)
     bounded, bound_report = quantise(network, LOIHI2, time_steps=20)
-    assert all(a["state_exponent"] >= b["state_exponent"] for a, b in zip(report.layers, bound_report.layers))
+    assert all(a.state_exponent >= b.state_exponent for a, b in zip(report.layers, bound_report.layers))
     low = dataclasses.replace(network, layers=tuple(dataclasses.replace(l, threshold=l.threshold / 100) for l in network.layers))
     with pytest.raises(TargetError, match=r"layer \d: \d+ saturation events on 16 calibration samples \(.* %"):
         quantise(low, dataclasses.replace(LOIHI2, state_bits=12), inputs, headroom_bits=-4)

@@ -80,7 +80,7 @@ def test_report_of_a_float_nir(float_nir: Path, tmp_path: Path, capsys: pytest.C
     assert "## NeuroBench workload metrics" in markdown and "no rule for a complex recurrence" in markdown
     assert "neuromorphic (sanafe_loihi)" in markdown and "arch/loihi.yaml" in markdown
     assert data["mapping"]["cores_used"] == 4
-    golden = next(run for run in data["runs"] if run["label"].startswith("integer (golden"))
+    golden = next(run for run in data["runs"] if run["kind"] == "integer_golden")
     assert [layer["name"] for layer in golden["counts"]["layers"]] == ["layer 0", "layer 1", "layer 2", "readout"]
     assert not [name for name in os.listdir(out) if name.endswith(".tmp") or name.startswith(".write-test")]
 
@@ -106,11 +106,13 @@ def test_report_of_a_checkpoint_with_lava(digits_checkpoint: Path, tmp_path: Pat
     assert "integer (Lava CPU, loihi2) | 3 |" in markdown
     assert "spikes of every layer identical, step for step" in markdown
     data = json.loads((out / "report.json").read_text())
-    runs = {run["label"]: run for run in data["runs"]}
-    float_accuracy = runs["float discrete (golden, float64)"]["accuracy"]
-    assert abs(runs["float model (PyTorch, float32)"]["accuracy"] - float_accuracy) <= 0.05
+    runs = {run["kind"]: run for run in data["runs"]}
+    assert list(runs) == ["float_model", "float_discrete", "integer_golden", "integer_lava"]
+    float_accuracy = runs["float_discrete"]["accuracy"]
+    assert abs(runs["float_model"]["accuracy"] - float_accuracy) <= 0.05
     assert float_accuracy > 0.8, "the session's trained digits model should classify"
-    assert abs(runs["integer (golden, loihi2)"]["accuracy"] - float_accuracy) <= 0.05  # one sample of 24
+    assert abs(runs["integer_golden"]["accuracy"] - float_accuracy) <= 0.05  # one sample of 24
+    assert runs["integer_lava"]["label"] == "integer (Lava CPU, loihi2)" and runs["integer_lava"]["samples"] == 3
     assert data["lava_agreement"] == {"samples": 3, "spikes_equal": True, "prediction_agreement": 1.0}
 
 
