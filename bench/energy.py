@@ -18,7 +18,7 @@ simulator, with its float discrete network alongside. Printed and written:
 - NeuroBench's activation sparsity and Effective_ACs / Effective_MACs / Dense.
 
 A control row is the baseline fine-tuned exactly as the penalised models are
-but with W = 0 (not with --quick, nor from scratch), so that what the
+but with W = 0 (not with --quick, nor from scratch; one per seed), so that what the
 fine-tune alone does to accuracy is seen apart from the penalty; the target
 is checked against W = 0 and against the control.
 
@@ -138,7 +138,7 @@ def train(penalty: float, baseline: Path, out: Path, epochs: int | None, from_sc
         raise SystemExit(f"bench/energy.py: training with --synops-penalty {penalty} failed")
 
 
-def train_control(baseline: Path, out: Path, epochs: int | None) -> None:
+def train_control(baseline: Path, out: Path, epochs: int | None, seed: int = 0) -> None:
     """The control: the baseline fine-tuned exactly as the penalised models are (fresh optimiser and schedule),
     with W = 0, so that what the fine-tune itself does to accuracy is measured apart from the penalty."""
     import dataclasses
@@ -150,7 +150,8 @@ def train_control(baseline: Path, out: Path, epochs: int | None) -> None:
     recipe = training.Recipe.from_dict(checkpoint.extra["recipe"])
     if epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=epochs)
-    print(f"control: {baseline.name} fine-tuned {recipe.epochs} epochs with W = 0", file=sys.stderr)
+    recipe = dataclasses.replace(recipe, seed=seed)
+    print(f"control: {baseline.name} fine-tuned {recipe.epochs} epochs with W = 0, seed {seed}", file=sys.stderr)
     training.run(checkpoint.dataset["source"], recipe, out, resume=dataclasses.replace(checkpoint, extra={}),
                  progress=False)
 
@@ -213,14 +214,15 @@ def verdict(rows: list[dict[str, Any]], base: dict[str, Any], against: str) -> t
 
 
 def seed_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One row per penalised setting (W, target) trained with several seeds: the mean of its float and integer
-    accuracies and synaptic operations, with the seeds and the accuracy range ("float_range", "integer_range")."""
-    groups: dict[tuple[float, float], list[dict[str, Any]]] = {}
+    """One row per setting trained with several seeds (the control, each penalised (W, target)): the mean of its
+    float and integer accuracies and synaptic operations, with the seeds and the accuracy range ("float_range",
+    "integer_range")."""
+    groups: dict[tuple[float, float, bool], list[dict[str, Any]]] = {}
     for row in rows:
-        if row["penalty"] > 0:
-            groups.setdefault((row["penalty"], row["synops_target"]), []).append(row)
+        if row["penalty"] > 0 or row.get("control"):
+            groups.setdefault((row["penalty"], row["synops_target"], bool(row.get("control"))), []).append(row)
     means = []
-    for (penalty, target), group in groups.items():
+    for (penalty, target, control), group in groups.items():
         if len(group) < 2:
             continue
         def mean(values: list[float]) -> float:
@@ -228,7 +230,7 @@ def seed_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         floats = [row["float_accuracy"] for row in group]
         integers = [row["integer_accuracy"] for row in group]
         means.append({
-            "penalty": penalty, "synops_target": target, "seeds": [row.get("seed", 0) for row in group],
+            "penalty": penalty, "synops_target": target, "control": control, "seeds": [row.get("seed", 0) for row in group],
             "float_accuracy": mean(floats), "integer_accuracy": mean(integers),
             "float_range": [min(floats), max(floats)], "integer_range": [min(integers), max(integers)],
             "synops": {key: mean([row["synops"][key] for row in group]) for key in group[0]["synops"]},
@@ -239,7 +241,8 @@ def seed_means(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def mean_lines(means: list[dict[str, Any]], base: dict[str, Any]) -> list[str]:
     """One line per seed-averaged setting: mean accuracies with their range, hidden operations against `base`."""
     return [
-        f"W = {m['penalty']:g}, target {m['synops_target']:,.0f}, seeds {', '.join(map(str, m['seeds']))}: float "
+        ("control (W = 0 fine-tuned)" if m["control"] else f"W = {m['penalty']:g}, target {m['synops_target']:,.0f}")
+        + f", seeds {', '.join(map(str, m['seeds']))}: float "
         f"{100 * m['float_accuracy']:.2f} % ({100 * m['float_range'][0]:.2f}–{100 * m['float_range'][1]:.2f}), "
         f"integer {100 * m['integer_accuracy']:.2f} % ({100 * m['integer_range'][0]:.2f}–"
         f"{100 * m['integer_range'][1]:.2f}), hidden synops {m['synops']['hidden'] / base['synops']['hidden']:.2f} "
@@ -253,9 +256,10 @@ def sweep(name: str, baseline: Path, penalties: Sequence[float], scratch: Path, 
     """Rows for the baseline and each penalty on one data set."""
     rows = [measure(baseline, 0.0, samples)]
     if not args.quick and not (args.from_scratch and name == "digits"):
-        control = scratch / f"{name}-control.ckpt"
-        train_control(baseline, control, args.epochs)
-        rows.append({**measure(control, 0.0, samples), "control": True})
+        for seed in args.seeds:
+            control = scratch / f"{name}-control-s{seed}.ckpt"
+            train_control(baseline, control, args.epochs, seed)
+            rows.append({**measure(control, 0.0, samples, seed=seed), "control": True})
     base = rows[0]["float_synops"]
     budget = base["input"] + args.budget * (base["hidden"] + base["readout"])
     runs = [(w, 0.0, 0) for w in penalties] + [(w, budget, s) for w in args.budget_penalties for s in args.seeds]
@@ -329,10 +333,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 checks.append(verdict(means, rows[0], "W = 0; means over the seeds")[0])
             control = next((row for row in rows if row.get("control")), None)
             if control is not None:
-                checks.append(verdict(rows, control, "the W = 0 control fine-tuned like the penalised models; any "
-                                      "single run")[0])
-                if means:
-                    checks.append(verdict(means, control, "the W = 0 control; means over the seeds")[0])
+                checks.append(verdict(rows, control, f"the W = 0 control fine-tuned like the penalised models, seed "
+                                      f"{control['seed']}; any single run")[0])
+            control_mean = next((m for m in means if m["control"]), None)
+            if control_mean is not None:
+                checks.append(verdict(means, control_mean, "the W = 0 control; means over the seeds")[0])
             how = "from scratch" if args.from_scratch and name == "digits" else "fine-tuned from W = 0"
             title = (f"{name} ({rows[0]['samples']} test samples; penalised models {how}, "
                      f"{rows[-1]['epochs']} epochs)")
