@@ -49,17 +49,14 @@ Writes bench/results/energy.md and bench/results/energy.json
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 
-RESULTS = Path(__file__).resolve().parent / "results" / "energy.md"
-RESULTS_JSON = RESULTS.with_suffix(".json")
 PENALTIES = (2.0, 4.0)
 """Default sweep of --synops-penalty (the baseline, W = 0, is always measured)."""
 QUICK_PENALTIES = (4.0,)
@@ -357,10 +354,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         + (" Quick run: 2-epoch baseline, 1 epoch per penalty, 120 test samples." if args.quick else ""),
         "",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, "\n".join(header + sections))
-    write_text_atomic(RESULTS_JSON, json.dumps(results, indent=2) + "\n")
-    print(f"wrote {RESULTS} and {RESULTS_JSON}")
+    write_results("energy", "\n".join(header + sections), results)
     return 0
 
 

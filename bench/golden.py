@@ -26,7 +26,6 @@ samples of T = 32, one pass. Writes bench/results/golden.md and golden.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -36,9 +35,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 
-RESULTS = Path(__file__).resolve().parent / "results"
 INPUTS = 140
 CLASSES = {"shd": 20, "ssc": 35}
 DENSITY = 0.05
@@ -207,10 +205,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{row.golden_cpu_samples_per_s:7.0f} CPU samples/s: "
                   f"{row.golden_samples_per_s / row.torch_samples_per_s:5.2f} × wall, "
                   f"{row.golden_cpu_samples_per_s / row.torch_cpu_samples_per_s:5.2f} × CPU")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS / "golden.md", report(rows, repeats, args.quick))
-    write_text_atomic(RESULTS / "golden.json", json.dumps({"networks": [asdict(row) for row in rows]}, indent=2) + "\n")
-    print(f"wrote {RESULTS / 'golden.md'} and golden.json")
+    write_results("golden", report(rows, repeats, args.quick), {"networks": [asdict(row) for row in rows]})
     return 0
 
 

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import resource
 import statistics
@@ -48,13 +47,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from s5rf_neuro.atomic import write_text_atomic
+from _results import write_results
 
 BENCH_DIR = Path(__file__).resolve().parent
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the `lava` package.
 sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != BENCH_DIR]
-RESULTS = BENCH_DIR / "results" / "lava.md"
-RESULTS_JSON = BENCH_DIR / "results" / "lava.json"
 THRESHOLD_SCALE = 0.02
 CALIBRATION_SAMPLES = 64
 REPEATS = 5
@@ -342,8 +339,6 @@ def main(argv: Sequence[str] | None = None) -> int:
               f"{row['cpu']['ms_per_step_ratio']:.2f} (S5-RF {row['cpu']['ms_per_step']['s5rf']:.2f} ms, "
               f"stock {row['cpu']['ms_per_step']['stock']:.2f} ms)")
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(RESULTS, fragment(rows, cores, args.quick))
     record = {
         "mode": "quick" if args.quick else "full",
         "cores": cores,
@@ -351,8 +346,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "not_measured": ["mixing-stage model (not in the project yet)"],
         "networks": rows,
     }
-    write_text_atomic(RESULTS_JSON, json.dumps(record, indent=2) + "\n")
-    print(f"wrote {RESULTS} and {RESULTS_JSON}")
+    write_results("lava", fragment(rows, cores, args.quick), record)
     return 0 if all(r["bit_exact"] for r in rows) else 1
 
 
