@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from s5rf_neuro.data.registry import KINDS
-from s5rf_neuro.data.shd import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
+from s5rf_neuro.data.spike_files import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:

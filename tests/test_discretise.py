@@ -76,7 +76,7 @@ def test_layer_parameters_follow_the_design(digits_test_set) -> None:
     network = discretise(model, {"note": "x"})
     with torch.no_grad():
         for layer, discrete in zip(model.layers, network.layers):
-            lam_bar, b_bar = (t.numpy() for t in layer.discretize())
+            lam_bar, b_bar = (t.numpy() for t in layer.discretise())
             weight = layer.input_weight.numpy().real
             np.testing.assert_allclose(discrete.decay, lam_bar, rtol=1e-15)
             np.testing.assert_allclose(discrete.threshold, 1 / np.abs(b_bar), rtol=1e-15)

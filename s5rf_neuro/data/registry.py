@@ -4,18 +4,18 @@ A source is a plain dict (stored in the checkpoint) saying how to rebuild the da
 
 - ``{"kind": "digits"}`` (optional ``steps_per_row``, ``levels``): the embedded default;
 - ``{"kind": "shd" | "ssc" | "spoken-digits", "root": DIR, "binning": {...}, "channels": 140}``:
-  files in the official SHD layout in DIR; see `s5rf_neuro.data.shd` for binnings.
+  files in the official SHD layout in DIR; see `s5rf_neuro.data.spike_files` for binnings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from s5rf_neuro.data import digits, shd
+from s5rf_neuro.data import digits, spike_files
 from s5rf_neuro.data.base import SpikeData
 from s5rf_neuro.errors import DataError
 
-KINDS = ("digits",) + tuple(shd.FILE_SETS)
+KINDS = ("digits",) + tuple(spike_files.FILE_SETS)
 
 
 def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
@@ -29,11 +29,11 @@ def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
     if kind == "digits":
         return {"kind": "digits", "steps_per_row": int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                 "levels": int(source.get("levels", digits.LEVELS))}
-    if kind in shd.FILE_SETS:
+    if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
-        out = {"kind": kind, "root": str(source["root"]), "binning": shd.resolve_binning(source.get("binning")),
-               "channels": int(source.get("channels", shd.DEFAULT_CHANNELS))}
+        out = {"kind": kind, "root": str(source["root"]), "binning": spike_files.resolve_binning(source.get("binning")),
+               "channels": int(source.get("channels", spike_files.DEFAULT_CHANNELS))}
         if out["binning"]["mode"] == "fixed" and not out["binning"]["time_steps"]:
             train = train if train is not None else load_split(out, "train")
             out["binning"]["time_steps"] = train.time_steps
@@ -47,11 +47,11 @@ def load_split(source: dict, split: str) -> SpikeData:
     if kind == "digits":
         return digits.load_digits_split(split, int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                                         int(source.get("levels", digits.LEVELS)))
-    if kind in shd.FILE_SETS:
+    if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
-        return shd.load_spike_file_split(kind, source["root"], split, source.get("binning"),
-                                         int(source.get("channels", shd.DEFAULT_CHANNELS)))
+        return spike_files.load_spike_file_split(kind, source["root"], split, source.get("binning"),
+                                         int(source.get("channels", spike_files.DEFAULT_CHANNELS)))
     raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
 
 

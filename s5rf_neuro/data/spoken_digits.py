@@ -24,7 +24,7 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from s5rf_neuro.data.cochlea import Cochlea
-from s5rf_neuro.data.shd import FILE_SETS, write_spike_file
+from s5rf_neuro.data.spike_files import FILE_SETS, write_spike_file
 from s5rf_neuro.errors import DataError
 
 ENGLISH = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

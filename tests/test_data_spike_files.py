@@ -11,7 +11,7 @@ import pytest
 from spike_files import SHD_CLASSES, write_official, write_shd_dir
 
 from s5rf_neuro.data import load_split, resolve_source
-from s5rf_neuro.data.shd import FILE_SETS, RawSpikes, bin_spikes, read_raw, write_spike_file
+from s5rf_neuro.data.spike_files import FILE_SETS, RawSpikes, bin_spikes, read_raw, write_spike_file
 from s5rf_neuro.errors import DataError
 
 
