@@ -138,7 +138,7 @@ def train_control(baseline: Path, out: Path, epochs: int | None) -> None:
     if epochs is not None:
         recipe = dataclasses.replace(recipe, epochs=epochs)
     print(f"control: {baseline.name} fine-tuned {recipe.epochs} epochs with W = 0", file=sys.stderr)
-    training.run(checkpoint.dataset["source"], recipe, out, resume=dataclasses.replace(checkpoint, extra={}),
+    training.run(checkpoint.dataset.recorded_source, recipe, out, resume=dataclasses.replace(checkpoint, extra={}),
                  progress=False)
 
 

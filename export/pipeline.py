@@ -57,7 +57,7 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
     model = checkpoint.build_model()
     metadata = {
         "checkpoint": str(checkpoint_path),
-        "dataset": checkpoint.dataset,
+        "dataset": checkpoint.dataset.to_dict(),
         "checkpoint_metrics": {key: value for key, value in checkpoint.metrics.items() if key == "test_accuracy"},
     }
     float_network = discretise(model, metadata)
@@ -73,9 +73,9 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
 
 def load_split_of(checkpoint: Checkpoint, split: str):
     """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
-    from s5rf_neuro.data.registry import load_split, recorded_source
+    from s5rf_neuro.data.registry import load_split
 
-    source = recorded_source(checkpoint.dataset)
+    source = checkpoint.dataset.recorded_source
     if source is None:
         raise DataError("the checkpoint records no data source")
     return load_split(source, split)
@@ -163,19 +163,20 @@ def lava_agreement(conversion: Conversion, network: Network, samples: int, progr
     """
     import torch
 
+    from s5rf_neuro.hardware.backends import LAVA_CPU
     from s5rf_neuro.hardware.lava_run import run_lava
 
     data = load_split_of(conversion.checkpoint, "test")
     inputs = data.inputs[:samples]
     golden = simulate(network, inputs)
-    lava = run_lava(network, inputs, backend="cpu", progress=progress)
+    lava = run_lava(network, inputs, backend=LAVA_CPU, progress=progress)
     with torch.no_grad():
         model_predictions = conversion.model(torch.as_tensor(np.asarray(inputs, dtype=np.float32))).argmax(dim=1).numpy()
     equal = [int(np.count_nonzero(g == l)) for g, l in zip(golden.spikes, lava.spikes)]
     total = [int(g.size) for g in golden.spikes]
     return {
         "samples": int(len(inputs)),
-        "backend": "cpu",
+        "backend": LAVA_CPU,
         "spikes_identical": all(g.shape == l.shape and np.array_equal(g, l) for g, l in zip(golden.spikes, lava.spikes)),
         "spike_agreement": float(sum(equal) / max(sum(total), 1)),
         "prediction_agreement_golden": float(np.mean(golden.predictions == lava.predictions)),

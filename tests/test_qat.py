@@ -107,7 +107,7 @@ def _nll(model: S5RFClassifier, inputs: np.ndarray, labels: np.ndarray) -> float
 
 def test_a_few_qat_steps_reduce_the_quantised_loss_and_record_the_format(digits_checkpoint, tmp_path) -> None:
     checkpoint = load_checkpoint(digits_checkpoint)
-    train_data = load_split(checkpoint.dataset["source"], "train").subset(slice(0, 256))
+    train_data = load_split(checkpoint.dataset.source, "train").subset(slice(0, 256))
     fmt = QATFormat(weight_bits=3, decay_bits=8, target="test-3bit")
     model = checkpoint.build_model()
     before = _nll(quantised_model(model, fmt), train_data.inputs, train_data.labels)

@@ -1,4 +1,4 @@
-"""One entry point from a checkpoint's `dataset["source"]` to a split of spikes.
+"""One entry point from a recorded data source (`DatasetInfo.source`) to a split of spikes.
 
 A source is a plain dict (stored in the checkpoint) saying how to rebuild the data:
 
@@ -9,10 +9,9 @@ A source is a plain dict (stored in the checkpoint) saying how to rebuild the da
 
 from __future__ import annotations
 
-from typing import Any
-
 from s5rf_neuro.data import digits, spike_files
 from s5rf_neuro.data.base import SpikeData
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.errors import DataError
 
 KINDS = ("digits",) + tuple(spike_files.FILE_SETS)
@@ -55,14 +54,7 @@ def load_split(source: dict, split: str) -> SpikeData:
     raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
 
 
-def dataset_info(source: dict, data: SpikeData) -> dict:
-    """The checkpoint's `dataset` dict (docs/design.md §3) for data loaded from `source`."""
-    return {"name": data.name, "encoding": data.encoding, "time_steps": data.time_steps,
-            "input_dim": data.input_dim, "class_names": list(data.class_names), "source": dict(source)}
-
-
-def recorded_source(dataset: Any) -> dict[str, Any] | None:
-    """A copy of the `load_split` source in a recorded data set description (a checkpoint's
-    `dataset`, or `network.metadata["dataset"]`), or None when there is none."""
-    source = dataset.get("source") if isinstance(dataset, dict) else None
-    return dict(source) if isinstance(source, dict) else None
+def dataset_info(source: dict, data: SpikeData) -> DatasetInfo:
+    """The recorded description (a checkpoint's `dataset`) of `data`, loaded from `source`."""
+    return DatasetInfo(name=data.name, encoding=data.encoding, time_steps=data.time_steps,
+                       input_dim=data.input_dim, class_names=tuple(data.class_names), source=source)
