@@ -127,7 +127,9 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> list[Case]:
         torch.manual_seed(0)
         config = S5RFConfig(input_dim=INPUTS, output_dim=CLASSES[preset], **PRESETS[preset]["config"])
         inputs = (rng.random((samples, steps, INPUTS)) < DENSITY).astype(np.uint8)
-        cases.append(case(f"{preset.upper()} preset", S5RFClassifier(config), inputs, {"time_steps": steps}))
+        record = DatasetInfo(name=f"random spikes ({preset} size)", encoding=f"Bernoulli {DENSITY}", time_steps=steps,
+                             input_dim=INPUTS, class_names=tuple(map(str, range(CLASSES[preset]))), source=None)
+        cases.append(case(f"{preset.upper()} preset", S5RFClassifier(config), inputs, record))
     return cases
 
 
