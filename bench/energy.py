@@ -149,7 +149,7 @@ def train_control(baseline: Path, out: Path, epochs: int | None, seed: int = 0) 
         recipe = dataclasses.replace(recipe, epochs=epochs)
     recipe = dataclasses.replace(recipe, seed=seed)
     print(f"control: {baseline.name} fine-tuned {recipe.epochs} epochs with W = 0, seed {seed}", file=sys.stderr)
-    training.run(checkpoint.dataset["source"], recipe, out, resume=dataclasses.replace(checkpoint, extra={}),
+    training.run(checkpoint.dataset.recorded_source, recipe, out, resume=dataclasses.replace(checkpoint, extra={}),
                  progress=False)
 
 

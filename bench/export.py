@@ -42,18 +42,19 @@ def make_checkpoint(path: Path, layers: int, neurons: int) -> None:
 
     from s5rf_neuro.checkpoint import save_checkpoint
     from s5rf_neuro.config import S5RFConfig
+    from s5rf_neuro.data import DatasetInfo
     from s5rf_neuro.model import S5RFClassifier
 
     torch.manual_seed(0)
     config = S5RFConfig(input_dim=140, output_dim=35, num_neurons=neurons, num_layers=layers)
-    dataset = {
-        "name": "ssc",
-        "encoding": "700 channels summed to 140, 250 bins per sample, binary",
-        "time_steps": 250,
-        "input_dim": 140,
-        "class_names": [f"class {k}" for k in range(35)],
-        "source": {"kind": "ssc", "root": str(path.parent / "no-data-here")},
-    }
+    dataset = DatasetInfo(
+        name="ssc",
+        encoding="700 channels summed to 140, 250 bins per sample, binary",
+        time_steps=250,
+        input_dim=140,
+        class_names=tuple(f"class {k}" for k in range(35)),
+        source={"kind": "ssc", "root": str(path.parent / "no-data-here")},
+    )
     save_checkpoint(path, S5RFClassifier(config), dataset=dataset, metrics={})
 
 

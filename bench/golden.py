@@ -90,16 +90,16 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> list[Case]:
 
     from s5rf_neuro.checkpoint import load_checkpoint
     from s5rf_neuro.config import S5RFConfig
-    from s5rf_neuro.data.registry import load_split
+    from s5rf_neuro.data import DatasetInfo, dataset_info, load_split
     from s5rf_neuro.export.discretise import discretise
     from s5rf_neuro.export.quantise import quantise
     from s5rf_neuro.hardware.target import LOIHI2
     from s5rf_neuro.model import S5RFClassifier
     from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, train_digits_default
 
-    def case(name: str, model: Any, inputs: Any, dataset: dict) -> Case:
+    def case(name: str, model: Any, inputs: Any, dataset: DatasetInfo) -> Case:
         model.eval()
-        network, _ = quantise(discretise(model, {"dataset": dataset}), LOIHI2)
+        network, _ = quantise(discretise(model, {"dataset": dataset.to_dict()}), LOIHI2)
         layers = len(model.layers)
         shape = f"{layers} × {network.layers[0].num_neurons}, {inputs.shape[2]} inputs, T = {inputs.shape[1]}"
         return Case(name, model, network, inputs, shape)
@@ -108,7 +108,7 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> list[Case]:
     if args.quick:
         torch.manual_seed(0)
         config = S5RFConfig(input_dim=data.input_dim, output_dim=data.num_classes, **DIGITS_DEFAULT["config"])
-        digits_model, dataset, digits_inputs = S5RFClassifier(config), {"time_steps": data.time_steps}, data.inputs[:32]
+        digits_model, dataset, digits_inputs = S5RFClassifier(config), dataset_info({"kind": "digits"}, data), data.inputs[:32]
     else:
         path = args.checkpoint
         if path is None:
@@ -117,7 +117,7 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> list[Case]:
             train_digits_default(path)
         checkpoint = load_checkpoint(path)
         digits_model, dataset = checkpoint.build_model(), checkpoint.dataset
-        digits_inputs = load_split(dataset["source"], "test").inputs
+        digits_inputs = load_split(dataset.recorded_source, "test").inputs
     cases = [case("digits default", digits_model, np.ascontiguousarray(digits_inputs), dataset)]
     steps, samples = (32, 8) if args.quick else (250, args.samples)
     rng = np.random.default_rng(0)
@@ -125,7 +125,9 @@ def build_cases(args: argparse.Namespace, scratch: Path) -> list[Case]:
         torch.manual_seed(0)
         config = S5RFConfig(input_dim=INPUTS, output_dim=CLASSES[preset], **PRESETS[preset]["config"])
         inputs = (rng.random((samples, steps, INPUTS)) < DENSITY).astype(np.uint8)
-        cases.append(case(f"{preset.upper()} preset", S5RFClassifier(config), inputs, {"time_steps": steps}))
+        record = DatasetInfo(name=f"random spikes ({preset} size)", encoding=f"Bernoulli {DENSITY}", time_steps=steps,
+                             input_dim=INPUTS, class_names=tuple(map(str, range(CLASSES[preset]))), source=None)
+        cases.append(case(f"{preset.upper()} preset", S5RFClassifier(config), inputs, record))
     return cases
 
 

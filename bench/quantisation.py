@@ -69,10 +69,10 @@ def rows_for(checkpoint_path: Path, qat_path: Path, qat_epochs: int | None, thre
     from s5rf_neuro.hardware.target import LOIHI2
 
     checkpoint = load_checkpoint(checkpoint_path)
-    source = checkpoint.dataset["source"]
+    source = checkpoint.dataset.recorded_source
     test = load_split(source, "test")
     calibration = load_split(source, "train").inputs[:CALIBRATION_SAMPLES]
-    metadata = {"dataset": checkpoint.dataset}
+    metadata = {"dataset": checkpoint.dataset.to_dict()}
     network = discretise(checkpoint.build_model(), metadata)
     rows = [measure("float64 discrete network (baseline)", network, test.inputs, test.labels)]
     rows.append(measure("integer loihi2 (state scale from weights)", quantise(network, LOIHI2)[0], test.inputs, test.labels))
@@ -93,7 +93,7 @@ def rows_for(checkpoint_path: Path, qat_path: Path, qat_epochs: int | None, thre
     rows.append(measure("after QAT: integer loihi2", quantise(qat_network, LOIHI2)[0], test.inputs, test.labels))
     config = checkpoint.config
     facts = {
-        "name": checkpoint.dataset.get("name", "?"),
+        "name": checkpoint.dataset.name,
         "shape": f"{config.num_layers} × {config.num_neurons} neurons, {config.discretization}",
         "samples": len(test),
         "qat_epochs": qat.extra.get("epoch"),

@@ -1,11 +1,15 @@
-"""Command-line options that choose a data set, shared by s5rf-train and s5rf-eval."""
+"""Command-line options that choose a data set, shared by s5rf-train, s5rf-eval and s5rf-run."""
 
 from __future__ import annotations
 
 import argparse
 
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.data.registry import KINDS
-from s5rf_neuro.data.shd import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
+from s5rf_neuro.data.spike_files import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
+from s5rf_neuro.errors import DataError
+
+_BINNING_OPTIONS = ("binning", "bins", "bin_ms", "time_steps", "channels")
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +33,7 @@ def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     """The data source dict of the parsed options for data set `kind`; argparse errors name the option."""
     kind = kind or "digits"
     if kind == "digits":
-        for option in ("data_dir", "binning", "bins", "bin_ms", "time_steps", "channels"):
+        for option in ("data_dir",) + _BINNING_OPTIONS:
             if getattr(args, option) is not None:
                 parser.error(f"argument --{option.replace('_', '-')}: not used by --data digits")
         return {"kind": "digits"}
@@ -49,3 +53,22 @@ def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             parser.error("argument --bins: only for --binning duration")
         binning = {"mode": "fixed", "bin_ms": args.bin_ms or DEFAULT_BIN_MS, "time_steps": args.time_steps}
     return {"kind": kind, "root": args.data_dir, "binning": binning, "channels": args.channels or DEFAULT_CHANNELS}
+
+
+def source_for(parser: argparse.ArgumentParser, args: argparse.Namespace, dataset: DatasetInfo | None,
+               model: str) -> dict:
+    """The data source: the --data options when given, else the one `dataset` records for the file
+    `model` (with --data-dir as its root); DataError naming `model` when it records none."""
+    if args.data is not None:
+        return source_from_args(parser, args, args.data)
+    for option in _BINNING_OPTIONS:
+        if getattr(args, option) is not None:
+            parser.error(f"argument --{option.replace('_', '-')}: give --data too")
+    source = dataset.recorded_source if dataset is not None else None
+    if source is None:
+        raise DataError(f"{model}: the file records no data set; give --data ({', '.join(KINDS)})")
+    if args.data_dir is not None:
+        if source["kind"] == "digits":
+            parser.error("argument --data-dir: the recorded data set (digits) has no data directory")
+        source["root"] = args.data_dir
+    return source

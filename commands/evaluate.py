@@ -11,7 +11,7 @@ import json
 from typing import Sequence
 
 from s5rf_neuro.commands._common import cli_entry
-from s5rf_neuro.commands._data_args import add_data_options, source_from_args
+from s5rf_neuro.commands._data_args import add_data_options, source_for
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from s5rf_neuro.training import evaluate
 
     ckpt = load_checkpoint(args.checkpoint)
-    source = source_from_args(parser, args, args.data) if args.data else ckpt.dataset["source"]
+    source = source_for(parser, args, ckpt.dataset, args.checkpoint)
     data = load_split(source, args.split)
     cfg = ckpt.config
     data.check_fits(args.checkpoint, cfg.input_dim, cfg.output_dim)

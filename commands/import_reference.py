@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.errors import ConfigError, DataError
 from s5rf_neuro.records import read_json_object
 
@@ -21,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="JSON file with the S5RFConfig fields of the run")
     parser.add_argument("-o", "--output", required=True, help="checkpoint to write (.ckpt)")
     parser.add_argument("--dataset", help="JSON file with the data set description to store "
-                                          "(name, encoding, time_steps, input_dim, class_names, source)")
+                                          "(any of name, encoding, time_steps, input_dim, class_names, source; "
+                                          "default: no data source)")
     return parser
 
 
@@ -34,12 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     config = S5RFConfig.from_dict(read_json_object(args.config, ConfigError), args.config)
     model = load_reference(args.params, config)
-    dataset: dict[str, Any] = {
-        "name": "imported", "encoding": "unknown", "time_steps": 0, "input_dim": config.input_dim,
-        "class_names": [str(index) for index in range(config.output_dim)], "source": {"kind": "none"},
-    }
+    dataset = DatasetInfo(name="imported", encoding="unknown", time_steps=0, input_dim=config.input_dim,
+                          class_names=tuple(str(index) for index in range(config.output_dim)), source=None)
     if args.dataset:
-        dataset.update(read_json_object(args.dataset, DataError))
+        given = read_json_object(args.dataset, DataError)
+        dataset = DatasetInfo.from_dict({**dataset.to_dict(), **given}, args.dataset)
     output = save_checkpoint(args.output, model, dataset=dataset, metrics={},
                              extra={"imported_from": str(Path(args.params).resolve())})
     print(f"wrote {output} ({config.num_layers} layers x {config.num_neurons} neurons, "

@@ -15,16 +15,15 @@ import time
 from typing import Any, Sequence
 
 from s5rf_neuro.commands._common import cli_entry, positive_int
-from s5rf_neuro.commands._data_args import add_data_options, source_from_args
-
-BACKENDS = ("golden", "lava", "loihi2-hw")
-_BINNING_OPTIONS = ("binning", "bins", "bin_ms", "time_steps", "channels")
+from s5rf_neuro.commands._data_args import add_data_options, source_for
+from s5rf_neuro.hardware.backends import COMMAND_BACKENDS, GOLDEN
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s5rf-run", description=__doc__)
     parser.add_argument("model", help="network exported by s5rf-export (.nir)")
-    parser.add_argument("--backend", choices=BACKENDS, default="golden", help="where to run it (default golden)")
+    parser.add_argument("--backend", choices=tuple(COMMAND_BACKENDS), default=GOLDEN,
+                        help=f"where to run it (default {GOLDEN})")
     parser.add_argument("--samples", type=positive_int, default=None, help="run the first N samples (default all)")
     parser.add_argument("--split", default="test", choices=("train", "valid", "test"), help="split (default test)")
     parser.add_argument("--json", action="store_true", help="print the result as one JSON object")
@@ -32,34 +31,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _source(parser: argparse.ArgumentParser, args: argparse.Namespace, network: Any) -> dict:
-    """The data source: --data options, else the one recorded in the .nir (with --data-dir as its root)."""
-    if args.data is not None:
-        return source_from_args(parser, args, args.data)
-    for option in _BINNING_OPTIONS:
-        if getattr(args, option) is not None:
-            parser.error(f"argument --{option.replace('_', '-')}: give --data too")
-    from s5rf_neuro.data.registry import KINDS, recorded_source
-    from s5rf_neuro.errors import DataError
-
-    source = recorded_source(network.metadata.get("dataset"))
-    if source is None:
-        raise DataError(f"{args.model}: the network records no data set; give --data ({', '.join(KINDS)})")
-    if args.data_dir is not None:
-        if source.get("kind") == "digits":
-            parser.error("argument --data-dir: the network's data set (digits) has no data directory")
-        source["root"] = args.data_dir
-    return source
-
-
 def _simulate(network: Any, inputs: Any, backend: str) -> Any:
-    if backend == "golden":
+    if COMMAND_BACKENDS[backend] == GOLDEN:
         from s5rf_neuro.hardware.golden import simulate
 
         return simulate(network, inputs, progress=True, keep_spikes=False)
     from s5rf_neuro.hardware.lava_run import run_lava
 
-    return run_lava(network, inputs, backend="cpu" if backend == "lava" else backend, progress=True)
+    return run_lava(network, inputs, backend=COMMAND_BACKENDS[backend], progress=True)
 
 
 @cli_entry("s5rf-run")
@@ -68,15 +47,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     import numpy as np
 
+    from s5rf_neuro.data.info import recorded_dataset
     from s5rf_neuro.data.registry import load_split
+    from s5rf_neuro.errors import FormatError
     from s5rf_neuro.export.nir_io import read_nir
     from s5rf_neuro.hardware.network import IntNetwork
 
     network = read_nir(args.model)
-    data = load_split(_source(parser, args, network), args.split)
-    dataset = network.metadata.get("dataset") if isinstance(network.metadata, dict) else None
+    dataset = recorded_dataset(network.metadata, args.model, FormatError)
+    data = load_split(source_for(parser, args, dataset, args.model), args.split)
     data.check_fits(args.model, network.input_dim, network.output_dim,
-                    dataset.get("time_steps") if isinstance(dataset, dict) else None)
+                    dataset.time_steps if dataset is not None and dataset.time_steps else None)
     count = len(data) if args.samples is None else min(args.samples, len(data))
     if args.samples is not None and args.samples > len(data):
         print(f"s5rf-run: --samples {args.samples}: the {data.name} {args.split} split has only {len(data)} "

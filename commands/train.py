@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import math
 import os
-from typing import Any, Sequence
+import re
+from typing import Any, NoReturn, Sequence
 
-from s5rf_neuro.commands._common import cli_entry
-from s5rf_neuro.commands._data_args import add_data_options, source_from_args
+from s5rf_neuro.commands._common import cli_entry, positive_int
+from s5rf_neuro.commands._data_args import add_data_options, source_for, source_from_args
 from s5rf_neuro.config import DISCRETIZATIONS, S5RFConfig
+from s5rf_neuro.errors import ConfigError
 
 DATA_DEPENDENT = ("input_dim", "output_dim")
 QAT_EPOCHS = 5
@@ -49,6 +50,11 @@ RECIPE_OPTIONS = {
 }
 
 
+def _flag(field: str) -> str:
+    """The command-line option of an S5RFConfig or Recipe field."""
+    return "--" + field.replace("_", "-")
+
+
 def _config_fields() -> list[dataclasses.Field]:
     return [f for f in dataclasses.fields(S5RFConfig) if f.name not in DATA_DEPENDENT]
 
@@ -65,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                              "ssc (4x512, 16 blocks, batch 128, 80 epochs, CutMix)")
     parser.add_argument("--resume", metavar="CKPT", default=None, help="continue training from this checkpoint")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default cpu)")
-    parser.add_argument("--threads", type=int, default=None, help="CPU threads for torch (default: torch's)")
+    parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_options(parser)
 
@@ -74,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         "model (S5RFConfig fields)",
         f"Not given: the --preset's value, else the digits default's ({digits}) on digits, else the default shown.")
     for f in _config_fields():
-        flag = "--" + f.name.replace("_", "-")
+        flag = _flag(f.name)
         if f.type in (bool, "bool"):
             model.add_argument(flag, action=argparse.BooleanOptionalAction, default=None,
                                help=f"default {f.default}")
@@ -91,7 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
         "training recipe",
         f"Not given: the --preset's value, else the digits default's ({digits}) on digits, else ({plain}).")
     for name, (kind, text) in RECIPE_OPTIONS.items():
-        recipe.add_argument("--" + name.replace("_", "-"), type=kind, default=None, help=text)
+        recipe.add_argument(_flag(name), type=kind, default=None, help=text)
     parser.add_argument("--qat", metavar="TARGET", default=None,
                         help="quantisation-aware fine-tuning for a fixed-point target (e.g. loihi2) with --resume: "
                              f"weights and decays fake-quantised in the forward pass; a model not yet QAT-trained "
@@ -141,28 +147,16 @@ def penalty_settings(args: argparse.Namespace, recipe, resume):
     return recipe, dataclasses.replace(resume, extra={})
 
 
-def _check_ranges(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Argument errors (exit 2, naming the option) for values out of range."""
-    positive = ("batch_size", "eval_batch_size", "lr", "lr_ssm", "num_neurons", "num_blocks", "num_layers",
-                "eta_min", "eta_max", "threads")
-    for name in positive:
-        value = getattr(args, name, None)
-        if value is not None and value <= 0:
-            parser.error(f"argument --{name.replace('_', '-')}: must be positive, got {value}")
-    for name in ("epochs", "weight_decay", "time_jitter", "channel_shift"):
-        value = getattr(args, name)
-        if value is not None and value < 0:
-            parser.error(f"argument --{name.replace('_', '-')}: must not be negative, got {value}")
-    for name in ("synops_penalty", "synops_target"):
-        value = getattr(args, name)
-        if value is not None and not (math.isfinite(value) and value >= 0):
-            parser.error(f"argument --{name.replace('_', '-')}: must be a finite number >= 0, got {value}")
-    if args.dropout is not None and not 0.0 <= args.dropout < 1.0:
-        parser.error(f"argument --dropout: must be in [0, 1), got {args.dropout}")
-    if args.cutmix is not None and not 0.0 <= args.cutmix <= 1.0:
-        parser.error(f"argument --cutmix: must be in [0, 1], got {args.cutmix}")
-    if args.readout_decay_init is not None and not 0.0 < args.readout_decay_init < 1.0:
-        parser.error(f"argument --readout-decay-init: must be in (0, 1), got {args.readout_decay_init}")
+_FIELD = re.compile(r"^(?:config|recipe) field '(\w+)': ")
+
+
+def _as_argument_error(parser: argparse.ArgumentParser, args: argparse.Namespace, err: ConfigError) -> NoReturn:
+    """A `ConfigError` of S5RFConfig or Recipe about a field given on the command line, as the
+    argument error of its option (exit 2): "config field 'num_neurons': ..." -> "argument --num-neurons: ..."."""
+    match = _FIELD.match(str(err))
+    if match is None or getattr(args, match.group(1), None) is None:
+        raise err
+    parser.error(f"argument {_flag(match.group(1))}: {str(err)[match.end():]}")
 
 
 def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
@@ -183,27 +177,31 @@ def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
         stored = ckpt.extra.get("recipe") if isinstance(ckpt.extra, dict) else None
         if stored is None:
             parser.error(f"argument --resume: {args.resume} holds no training state to resume")
-        source = source_from_args(parser, args, args.data) if args.data else ckpt.dataset["source"]
+        source = source_for(parser, args, ckpt.dataset, args.resume)
         return source, Recipe.from_dict({**stored, **recipe_given}), {}, ckpt
     kind = args.data or (PRESETS[args.preset]["data"] if args.preset else "digits")
     source = source_from_args(parser, args, kind)
     base = PRESETS[args.preset] if args.preset else DIGITS_DEFAULT if kind == "digits" else {"config": {}, "recipe": {}}
     recipe = Recipe.from_dict({**base["recipe"], **recipe_given})
-    return source, recipe, {**base["config"], **config_given}, None
+    config = {**base["config"], **config_given}
+    S5RFConfig(input_dim=1, output_dim=1, **config)  # checks the model options before any data is loaded
+    return source, recipe, config, None
 
 
 @cli_entry("s5rf-train")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    _check_ranges(parser, args)
     import torch
 
     from s5rf_neuro import training
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    source, recipe, config, resume = settings(parser, args)
+    try:
+        source, recipe, config, resume = settings(parser, args)
+    except ConfigError as err:
+        _as_argument_error(parser, args, err)
     transform, extra = None, None
     if args.qat:
         recipe, resume, transform, extra = qat_settings(parser, args, recipe, resume)

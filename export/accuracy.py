@@ -55,19 +55,20 @@ def lava_agreement(conversion: Conversion, network: Network, samples: int, progr
     """
     import torch
 
+    from s5rf_neuro.hardware.backends import LAVA_CPU
     from s5rf_neuro.hardware.lava_run import run_lava
 
     data = load_split_of(conversion.checkpoint, "test")
     inputs = data.inputs[:samples]
     golden = simulate(network, inputs)
-    lava = run_lava(network, inputs, backend="cpu", progress=progress)
+    lava = run_lava(network, inputs, backend=LAVA_CPU, progress=progress)
     with torch.no_grad():
         model_predictions = conversion.model(torch.as_tensor(np.asarray(inputs, dtype=np.float32))).argmax(dim=1).numpy()
     equal = [int(np.count_nonzero(g == l)) for g, l in zip(golden.spikes, lava.spikes)]
     total = [int(g.size) for g in golden.spikes]
     return {
         "samples": int(len(inputs)),
-        "backend": "cpu",
+        "backend": LAVA_CPU,
         "spikes_identical": all(g.shape == l.shape and np.array_equal(g, l) for g, l in zip(golden.spikes, lava.spikes)),
         "spike_agreement": float(sum(equal) / max(sum(total), 1)),
         "prediction_agreement_golden": float(np.mean(golden.predictions == lava.predictions)),

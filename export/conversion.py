@@ -52,7 +52,7 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
     model = checkpoint.build_model()
     metadata = {
         "checkpoint": str(checkpoint_path),
-        "dataset": checkpoint.dataset,
+        "dataset": checkpoint.dataset.to_dict(),
         "checkpoint_metrics": {key: value for key, value in checkpoint.metrics.items() if key == "test_accuracy"},
     }
     float_network = discretise(model, metadata)
@@ -68,9 +68,9 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
 
 def load_split_of(checkpoint: Checkpoint, split: str):
     """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
-    from s5rf_neuro.data.registry import load_split, recorded_source
+    from s5rf_neuro.data.registry import load_split
 
-    source = recorded_source(checkpoint.dataset)
+    source = checkpoint.dataset.recorded_source
     if source is None:
         raise DataError("the checkpoint records no data source")
     return load_split(source, split)

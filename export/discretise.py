@@ -51,7 +51,7 @@ def _check_mixing(index: int, layer: Any) -> None:
 def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
     _check_mixing(index, layer)
     with torch.no_grad():
-        lambda_bar, b_bar = layer.discretize()
+        lambda_bar, b_bar = layer.discretise()
         input_weight = layer.input_weight
     decay = _numpy(lambda_bar).astype(np.complex128)
     b_bar = _numpy(b_bar).astype(np.complex128)

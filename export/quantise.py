@@ -49,7 +49,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from s5rf_neuro.errors import TargetError
+from s5rf_neuro.data.info import recorded_dataset
+from s5rf_neuro.errors import NetworkError, TargetError
 from s5rf_neuro.export.quantisation_report import LayerQuantisation, QuantReport, ReadoutQuantisation, SaturationCheck
 from s5rf_neuro.grids import (
     gauged_exponent,
@@ -157,9 +158,8 @@ def _normalise_rows(network: FloatNetwork, weight_bits: int) -> tuple[FloatNetwo
 
 def _time_steps(network: FloatNetwork) -> int | None:
     """Sequence length recorded in the network's data set metadata, if any."""
-    dataset = network.metadata.get("dataset")
-    steps = dataset.get("time_steps") if isinstance(dataset, dict) else None
-    return int(steps) if isinstance(steps, (int, np.integer)) and steps > 0 else None
+    dataset = recorded_dataset(network.metadata, "network metadata", NetworkError)
+    return dataset.time_steps if dataset is not None and dataset.time_steps > 0 else None
 
 
 def quantise(

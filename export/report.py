@@ -125,7 +125,8 @@ def prepare_output_dir(path: Path) -> Path:
 
 def load_subject(path: Path, target: TargetSpec) -> Subject:
     """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
-    from s5rf_neuro.data.registry import recorded_source
+    from s5rf_neuro.data.info import recorded_dataset
+    from s5rf_neuro.errors import FormatError
     from s5rf_neuro.export.conversion import convert
     from s5rf_neuro.export.quantise import quantise
 
@@ -135,14 +136,15 @@ def load_subject(path: Path, target: TargetSpec) -> Subject:
         from s5rf_neuro.export.nir_io import read_nir
 
         network = read_nir(path)
-        source = recorded_source(network.metadata.get("dataset"))
+        dataset = recorded_dataset(network.metadata, str(path), FormatError)
+        source = dataset.recorded_source if dataset is not None else None
         if isinstance(network, IntNetwork):
             return Subject(path.name, None, None, network, None, source)
         int_network, quant_report = quantise(network, target)
         return Subject(path.name, None, network, int_network, quant_report, source)
     conversion = convert(path, target)
     return Subject(path.name, conversion.model, conversion.float_network, conversion.network, conversion.report,
-                   recorded_source(conversion.checkpoint.dataset))
+                   conversion.checkpoint.dataset.recorded_source)
 
 
 def load_test_data(subject: Subject, samples: int | None) -> tuple[np.ndarray, np.ndarray, str]:
@@ -210,7 +212,7 @@ def run_everything(
         from s5rf_neuro.hardware.lava_run import run_lava  # Lava loads only when asked for
 
         count = min(lava_samples, len(labels))
-        result = run_lava(subject.int_network, inputs[:count], backend="cpu", progress=progress)
+        result = run_lava(subject.int_network, inputs[:count], progress=progress)
         lava = Run(
             RunKind.INTEGER_LAVA,
             RunKind.INTEGER_LAVA.label(target),

@@ -10,7 +10,7 @@ process; each process's latency, `lava_builder.layer_latency`, is already
 taken out by its schedule), so that spikes[l][n, τ] is directly comparable to
 the golden simulator's.
 
-Backends: "cpu" runs `Loihi2SimCfg` with the `fixed_pt` process models for
+Backends (`hardware.backends`): "cpu" runs `Loihi2SimCfg` with the `fixed_pt` process models for
 an `IntNetwork` (Lava's bit-accurate `Dense` + `hardware.neuron` arithmetic)
 and `floating_pt` for a `FloatNetwork`; "loihi2-hw" selects `Loihi2HwCfg`,
 which needs Intel's Lava extension for Loihi (lava-loihi). That path is
@@ -30,12 +30,12 @@ from lava.utils import loihi
 from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.hardware.backends import LAVA_BACKENDS, LAVA_CPU, LAVA_HW
 from s5rf_neuro.hardware.golden import SimulationResult
 from s5rf_neuro.hardware.lava_builder import LavaNetwork, build_lava
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
 from s5rf_neuro.terminal import show_progress
 
-BACKENDS = ("cpu", "loihi2-hw")
 CHUNK_STEPS = 512
 """Lava steps per `run` call; the recording pipes hold the samples that finish within one (CHUNK_STEPS // T + 2)."""
 
@@ -43,9 +43,9 @@ CHUNK_STEPS = 512
 def run_config(network: Network, backend: str) -> RunConfig:
     """The Lava run configuration for `backend`; `S5RFError` if it cannot be used here."""
     tag = "fixed_pt" if isinstance(network, IntNetwork) else "floating_pt"
-    if backend == "cpu":
+    if backend == LAVA_CPU:
         return Loihi2SimCfg(select_tag=tag)
-    if backend == "loihi2-hw":
+    if backend == LAVA_HW:
         if not loihi.is_installed():
             raise S5RFError(
                 "backend loihi2-hw needs Intel's Lava extension for Loihi (lava-loihi, distributed to INRC "
@@ -54,7 +54,7 @@ def run_config(network: Network, backend: str) -> RunConfig:
         if tag != "fixed_pt":
             raise S5RFError("backend loihi2-hw runs quantised networks only; export for a fixed-point target")
         return Loihi2HwCfg(select_tag=tag)
-    raise S5RFError(f"unknown Lava backend {backend!r}; choose {', '.join(BACKENDS)}")
+    raise S5RFError(f"unknown Lava backend {backend!r}; choose {', '.join(LAVA_BACKENDS)}")
 
 
 class _Recorder:
@@ -88,7 +88,7 @@ class _Recorder:
         self.samples_done = ready
 
 
-def run_lava(network: Network, inputs: np.ndarray, backend: str = "cpu", progress: bool = False) -> SimulationResult:
+def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, progress: bool = False) -> SimulationResult:
     """Run `network` on `inputs` (N, T, H) non-negative integer spike counts in Lava.
 
     Returns the golden simulator's `SimulationResult`: per-layer spikes

@@ -4,7 +4,7 @@ A checkpoint is a `torch.save` dictionary that loads with
 `torch.load(..., weights_only=True)`:
 
     {"format": "s5rf-ckpt", "version": 1, "config": {S5RFConfig fields},
-     "state_dict": {name: tensor}, "dataset": {...}, "metrics": {...}, "extra": {...}}
+     "state_dict": {name: tensor}, "dataset": {DatasetInfo fields}, "metrics": {...}, "extra": {...}}
 
 Only tensors, str, int, float, bool, None, lists, tuples and dicts are stored
 (NumPy arrays become tensors, NumPy scalars Python numbers). Files are written
@@ -28,6 +28,7 @@ from torch import Tensor
 
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.errors import CheckpointError, ConfigError
 from s5rf_neuro.model import S5RFClassifier
 
@@ -44,7 +45,7 @@ class Checkpoint:
     version: int
     config: S5RFConfig
     state_dict: dict[str, Tensor]
-    dataset: dict[str, Any]
+    dataset: DatasetInfo
     metrics: dict[str, Any]
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -84,9 +85,11 @@ def _storable(value: Any, where: str) -> Any:
                     "(use tensors, numbers, strings, lists and dicts)")
 
 
-def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset: Mapping[str, Any],
+def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset: DatasetInfo,
                     metrics: Mapping[str, Any], extra: Mapping[str, Any] | None = None) -> Path:
     """Write `model` with its config and the given descriptions to `path` atomically; returns the path."""
+    if not isinstance(dataset, DatasetInfo):
+        raise TypeError(f"save_checkpoint: dataset must be a DatasetInfo, got {type(dataset).__name__}")
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(errno.ENOENT, "directory does not exist", str(path.parent))
@@ -95,7 +98,7 @@ def save_checkpoint(path: str | os.PathLike[str], model: S5RFClassifier, dataset
         "version": VERSION,
         "config": model.config.to_dict(),
         "state_dict": _storable(dict(model.state_dict()), "state_dict"),
-        "dataset": _storable(dict(dataset), "dataset"),
+        "dataset": _storable(dataset.to_dict(), "dataset"),
         "metrics": _storable(dict(metrics), "metrics"),
         "extra": _storable(dict(extra or {}), "extra"),
     }
@@ -181,5 +184,6 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except ConfigError as err:
         raise CheckpointError(f"{path}: {err}") from None
     _check_weights(path, config, data["state_dict"])
+    dataset = DatasetInfo.from_dict(data["dataset"], f"{path}: dataset", CheckpointError)
     return Checkpoint(format=FORMAT, version=version, config=config, state_dict=dict(data["state_dict"]),
-                      dataset=data["dataset"], metrics=data["metrics"], extra=extra)
+                      dataset=dataset, metrics=data["metrics"], extra=extra)

@@ -97,7 +97,7 @@ class S5RFLayer(nn.Module):
             return None
         return torch.complex(self.mixing_ri[..., 0], self.mixing_ri[..., 1])
 
-    def discretize(self) -> tuple[Tensor, Tensor]:
+    def discretise(self) -> tuple[Tensor, Tensor]:
         """Closed forms (λ̄, b̄), both complex (P,):
 
         dirac: λ̄ = exp(λΔ), b̄ = Δ; zoh: λ̄ = exp(λΔ), b̄ = (λ̄ − 1)/λ;
@@ -117,7 +117,7 @@ class S5RFLayer(nn.Module):
         """λ̄ (P,) and the discretised input b̄ ⊙ B·u (or b̄ ⊙ Re(B·u)), complex (batch, T, P)."""
         if u.shape[-1] != self.input_dim:
             raise DataError(f"layer input has {u.shape[-1]} channels, the layer expects {self.input_dim}")
-        lam_bar, b_bar = self.discretize()
+        lam_bar, b_bar = self.discretise()
         drop = self.training and self.dropout > 0.0
         weight = self.input_weight
         if not self.keep_imag:

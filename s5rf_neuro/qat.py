@@ -88,7 +88,7 @@ class _Derived(torch.nn.Module):
         self.model = model
 
     def forward(self) -> tuple[list[tuple[torch.Tensor, ...]], torch.Tensor]:
-        layers = [(*layer.discretize(), layer.lambda_continuous, layer.step, layer.input_weight) for layer in self.model.layers]
+        layers = [(*layer.discretise(), layer.lambda_continuous, layer.step, layer.input_weight) for layer in self.model.layers]
         return layers, self.model.readout_decay
 
 

@@ -56,7 +56,7 @@ from tqdm import tqdm
 from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.checkpoint import Checkpoint, save_checkpoint
 from s5rf_neuro.config import S5RFConfig
-from s5rf_neuro.data import SpikeData, dataset_info, load_split, resolve_source
+from s5rf_neuro.data import DatasetInfo, SpikeData, dataset_info, load_split, resolve_source
 from s5rf_neuro.data.augment import Augment, one_hot
 from s5rf_neuro.distributed import DistContext, all_reduce_sum, setup, teardown
 from s5rf_neuro.errors import ConfigError, DataError
@@ -302,7 +302,7 @@ def _truncate_log(log: Path, epochs_done: int) -> None:
 
 
 def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, recipe: Recipe,
-          out_path: str | Path, dataset: dict, *, ctx: DistContext | None = None,
+          out_path: str | Path, dataset: DatasetInfo, *, ctx: DistContext | None = None,
           resume_state: Mapping[str, Any] | None = None, param_transform: ParamTransform | None = None,
           extra: Mapping[str, Any] | None = None, progress: bool = True) -> dict[str, Any]:
     """Train `model` with `recipe`, writing the checkpoint `out_path` after every epoch.

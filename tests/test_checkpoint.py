@@ -11,11 +11,12 @@ import torch
 
 from s5rf_neuro.checkpoint import FORMAT, VERSION, load_checkpoint, save_checkpoint
 from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.data import DatasetInfo
 from s5rf_neuro.errors import CheckpointError
 from s5rf_neuro.model import S5RFClassifier
 
-DATASET = {"name": "toy", "encoding": "binary", "time_steps": 20, "input_dim": 5,
-           "class_names": ["a", "b", "c"], "source": {"kind": "digits"}}
+DATASET = DatasetInfo(name="toy", encoding="binary", time_steps=20, input_dim=5, class_names=("a", "b", "c"),
+                      source={"kind": "digits"})
 METRICS = {"test_accuracy": 0.75, "spikes_per_sample": [3.5, 1.25]}
 
 
@@ -61,6 +62,8 @@ def test_round_trip_gives_identical_outputs(tmp_path: Path, double: bool) -> Non
     assert any(s.sum() > 0 for s in spikes)
     raw = torch.load(path, weights_only=True)
     assert set(raw) == {"format", "version", "config", "state_dict", "dataset", "metrics", "extra"}
+    assert raw["dataset"] == {"name": "toy", "encoding": "binary", "time_steps": 20, "input_dim": 5,
+                              "class_names": ["a", "b", "c"], "source": {"kind": "digits"}}
 
 
 def test_loading_leaves_the_global_random_state_alone(saved) -> None:
@@ -159,3 +162,29 @@ def test_refuses_broken_entries(saved) -> None:
     rewrite(path, lambda d: d["config"].pop("hidden"))
     rewrite(path, lambda d: d.pop("metrics"))
     assert "'metrics'" in one_line_error(path)
+
+
+def test_refuses_a_broken_dataset_description_naming_the_field(saved) -> None:
+    path, _ = saved
+    rewrite(path, lambda d: d["dataset"].pop("source"))
+    message = one_line_error(path)
+    assert message.startswith(f"{path}: dataset: field 'source' is missing"), message
+    rewrite(path, lambda d: d["dataset"].update(source={"kind": "digits"}, time_steps="20"))
+    assert f"{path}: dataset: field 'time_steps': expected an integer >= 0, got '20'" in one_line_error(path)
+    rewrite(path, lambda d: d["dataset"].update(time_steps=20, class_names="abc"))
+    assert "field 'class_names': expected a list of text" in one_line_error(path)
+    rewrite(path, lambda d: d["dataset"].update(class_names=["a"], labels=3))
+    assert "dataset: unknown field 'labels'" in one_line_error(path)
+
+
+def test_no_data_source_is_stored_as_kind_none(tmp_path: Path) -> None:
+    imported = DatasetInfo(name="imported", encoding="unknown", time_steps=0, input_dim=5,
+                           class_names=("a", "b", "c"), source=None)
+    path = save_checkpoint(tmp_path / "imported.ckpt", make_model(), imported, {})
+    assert torch.load(path, weights_only=True)["dataset"]["source"] == {"kind": "none"}
+    loaded = load_checkpoint(path).dataset
+    assert loaded == imported and loaded.recorded_source is None
+    assert load_checkpoint(save_checkpoint(tmp_path / "digits.ckpt", make_model(), DATASET, {})).dataset \
+        .recorded_source == {"kind": "digits"}
+    with pytest.raises(TypeError, match="DatasetInfo"):
+        save_checkpoint(tmp_path / "dict.ckpt", make_model(), DATASET.to_dict(), {})

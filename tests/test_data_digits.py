@@ -50,8 +50,8 @@ def test_source_and_dataset_info():
     wide = load_split({"kind": "digits", "steps_per_row": 2, "levels": 8}, "test")
     assert wide.inputs.shape == (359, 16, 64)
     info = dataset_info(source, load_split(source, "test"))
-    assert info["name"] == "digits" and info["time_steps"] == 32 and info["input_dim"] == 32
-    assert info["source"] == source and "thermometer" in info["encoding"]
+    assert info.name == "digits" and info.time_steps == 32 and info.input_dim == 32
+    assert info.source == source and "thermometer" in info.encoding
     with pytest.raises(DataError, match="no split 'valid'"):
         load_split(source, "valid")
 

@@ -28,7 +28,7 @@ def test_train_on_device_writes_a_cpu_loadable_checkpoint(device: str, tmp_path:
     assert all(t.device.type == "cpu" for t in checkpoint.state_dict.values())
     assert checkpoint.extra["epoch"] == 3
     model = checkpoint.build_model()
-    test = load_split(checkpoint.dataset["source"], "test")
+    test = load_split(checkpoint.dataset.source, "test")
     accuracy, spikes = evaluate(model, test)
     assert accuracy == pytest.approx(checkpoint.metrics["test_accuracy"], abs=0.01)
     assert accuracy > 0.3, "three epochs on digits should learn something"

@@ -76,7 +76,7 @@ def test_layer_parameters_follow_the_design(digits_test_set) -> None:
     network = discretise(model, {"note": "x"})
     with torch.no_grad():
         for layer, discrete in zip(model.layers, network.layers):
-            lam_bar, b_bar = (t.numpy() for t in layer.discretize())
+            lam_bar, b_bar = (t.numpy() for t in layer.discretise())
             weight = layer.input_weight.numpy().real
             np.testing.assert_allclose(discrete.decay, lam_bar, rtol=1e-15)
             np.testing.assert_allclose(discrete.threshold, 1 / np.abs(b_bar), rtol=1e-15)
@@ -97,7 +97,7 @@ def test_zoh_with_eigenvector_mixing_is_refused() -> None:
 def test_trained_model_spikes_are_reproduced_on_the_test_set(digits_checkpoint, digits_test_set) -> None:
     checkpoint = load_checkpoint(digits_checkpoint)
     model = checkpoint.build_model()
-    network = discretise(model, {"dataset": checkpoint.dataset})
+    network = discretise(model, {"dataset": checkpoint.dataset.to_dict()})
     inputs = digits_test_set.inputs
     with torch.no_grad():
         log_probs, spikes = model.double().forward_with_spikes(torch.from_numpy(inputs).double())
@@ -105,4 +105,4 @@ def test_trained_model_spikes_are_reproduced_on_the_test_set(digits_checkpoint, 
     for index, (expected, got) in enumerate(zip(spikes, result.spikes)):
         np.testing.assert_array_equal(got, expected.numpy().astype(bool), err_msg=f"layer {index}")
     np.testing.assert_array_equal(result.predictions, log_probs.argmax(dim=1).numpy())
-    assert network.metadata["dataset"]["name"] == checkpoint.dataset["name"]
+    assert network.metadata["dataset"]["name"] == checkpoint.dataset.name

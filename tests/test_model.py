@@ -154,7 +154,7 @@ def test_discretisation_closed_forms(discretization: str) -> None:
         expected = np.exp(lam * step), (np.exp(lam * step) - 1) / lam
     else:
         expected = (1 + step * lam / 2) / (1 - step * lam / 2), step / (1 - step * lam / 2)
-    lam_bar, b_bar = (t.detach().numpy() for t in layer.discretize())
+    lam_bar, b_bar = (t.detach().numpy() for t in layer.discretise())
     assert np.allclose(lam_bar, expected[0], rtol=1e-13, atol=0)
     assert np.allclose(b_bar, expected[1], rtol=1e-13, atol=0)
     assert np.allclose(layer.lambda_continuous.detach().numpy(), lam) and np.allclose(layer.step.detach().numpy(), step)
@@ -167,7 +167,7 @@ def test_discretisation_closed_forms(discretization: str) -> None:
 def test_layer_states_follow_the_recurrence(discretization: str, keep_imag: bool, mixing: bool) -> None:
     layer = random_layer(discretization, keep_imag, mixing, seed=3)
     u = torch.rand(2, 40, 3, dtype=torch.float64)
-    lam_bar, b_bar = (t.detach().numpy() for t in layer.discretize())
+    lam_bar, b_bar = (t.detach().numpy() for t in layer.discretise())
     weight = layer.input_weight.detach().numpy()
     current = np.einsum("ph,bth->btp", weight, u.numpy())
     if not keep_imag:

@@ -10,6 +10,7 @@ import torch
 
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.data.registry import load_split
 from s5rf_neuro.errors import ConfigError, TargetError
 from s5rf_neuro.export.discretise import discretise
@@ -53,7 +54,7 @@ def test_grid_model_quantises_to_the_same_integers(discretization: str, keep_ima
     model = S5RFClassifier(S5RFConfig(input_dim=6, output_dim=3, num_layers=3, num_neurons=8,
                                       discretization=discretization, keep_imag=keep_imag))
     fmt = QATFormat(LOIHI2.weight_bits, LOIHI2.decay_bits)
-    metadata = {"dataset": {"time_steps": 20}}
+    metadata = {"dataset": DatasetInfo("toy", "", 20, 6, ("a", "b", "c"), None).to_dict()}
     original, _ = quantise(discretise(model, metadata), LOIHI2)
     projected = quantised_model(model, fmt)
     on_grid, _ = quantise(discretise(projected, metadata), LOIHI2)
@@ -78,7 +79,7 @@ def _nll(model: S5RFClassifier, inputs: np.ndarray, labels: np.ndarray) -> float
 
 def test_a_few_qat_steps_reduce_the_quantised_loss_and_record_the_format(digits_checkpoint, tmp_path) -> None:
     checkpoint = load_checkpoint(digits_checkpoint)
-    train_data = load_split(checkpoint.dataset["source"], "train").subset(slice(0, 256))
+    train_data = load_split(checkpoint.dataset.source, "train").subset(slice(0, 256))
     fmt = QATFormat(weight_bits=3, decay_bits=8, target="test-3bit")
     model = checkpoint.build_model()
     before = _nll(quantised_model(model, fmt), train_data.inputs, train_data.labels)

@@ -181,7 +181,7 @@ def test_neuron_gauge_uses_the_full_mantissa_for_every_row() -> None:
 def test_trained_model_integer_network_tracks_the_float_network(digits_checkpoint, digits_test_set) -> None:
     checkpoint = load_checkpoint(digits_checkpoint)
     model = checkpoint.build_model()
-    network = discretise(model, {"dataset": checkpoint.dataset})
+    network = discretise(model, {"dataset": checkpoint.dataset.to_dict()})
     inputs, labels = digits_test_set.inputs, digits_test_set.labels
     int_network, report = quantise(network, LOIHI2)
     _check_fits(int_network)
@@ -193,7 +193,7 @@ def test_trained_model_integer_network_tracks_the_float_network(digits_checkpoin
     for f, i in zip(float_result.spikes_per_sample(), int_result.spikes_per_sample()):
         assert abs(i - f) <= 0.05 * f
     # on the QAT grid the float and the integer network agree (only state rounding differs)
-    on_grid = discretise(quantised_model(model, QATFormat(LOIHI2.weight_bits, LOIHI2.decay_bits)), {"dataset": checkpoint.dataset})
+    on_grid = discretise(quantised_model(model, QATFormat(LOIHI2.weight_bits, LOIHI2.decay_bits)), {"dataset": checkpoint.dataset.to_dict()})
     grid_int, _ = quantise(on_grid, LOIHI2)
     agreement = np.mean(simulate(on_grid, inputs).predictions == simulate(grid_int, inputs).predictions)
     assert agreement >= 0.99

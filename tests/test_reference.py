@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from s5rf_neuro.checkpoint import load_checkpoint
+from s5rf_neuro.commands.evaluate import main as eval_main
 from s5rf_neuro.commands.import_reference import main as import_main
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.errors import ConfigError, FormatError
@@ -198,7 +199,9 @@ def test_import_command_writes_a_checkpoint_of_the_same_model(tmp_path: Path, ca
     assert "wrote" in capsys.readouterr().out
     ckpt = load_checkpoint(out)
     assert ckpt.config == S5RFConfig(**config_for("bilinear"))
-    assert ckpt.dataset["name"] == "toy" and ckpt.dataset["input_dim"] == H
+    assert ckpt.dataset.name == "toy" and ckpt.dataset.input_dim == H and ckpt.dataset.recorded_source is None
+    assert eval_main([str(out)]) == 2
+    assert "model.ckpt: the file records no data set; give --data" in capsys.readouterr().err
     x = torch.from_numpy((rng.random((2, 20, H)) < 0.4).astype(np.float32))
     reference = load_reference(params_path, config_for("bilinear"))
     assert torch.equal(ckpt.build_model()(x), reference(x))
@@ -210,16 +213,21 @@ def test_import_command_writes_a_checkpoint_of_the_same_model(tmp_path: Path, ca
     (["{params}", "--config", "{badfield}", "-o", "{out}"], "config field 'num_neurons'"),
     (["{config}", "--config", "{config}", "-o", "{out}"], "not an .npz archive"),
     (["{params}", "--config", "{config}", "-o", "{nodir}"], "directory does not exist"),
+    (["{params}", "--config", "{config}", "-o", "{out}", "--dataset", "{baddataset}"],
+     "baddataset.json: field 'time_steps': expected an integer >= 0, got -3"),
+    (["{params}", "--config", "{config}", "-o", "{out}", "--dataset", "{config}"], "config.json: unknown field"),
 ])
 def test_import_command_bad_input_is_one_line_exit_2(tmp_path: Path, capsys, args: list[str], needle: str) -> None:
     names = {
         "params": write(tmp_path, hand_built(np.random.default_rng(6))),
         "config": tmp_path / "config.json", "missing": tmp_path / "missing.json",
         "badjson": tmp_path / "bad.json", "badfield": tmp_path / "badfield.json",
+        "baddataset": tmp_path / "baddataset.json",
         "out": tmp_path / "model.ckpt", "nodir": tmp_path / "nowhere" / "model.ckpt",
     }
     names["config"].write_text(json.dumps(config_for("dirac")))
     names["badjson"].write_text("{input_dim: 3")
+    names["baddataset"].write_text(json.dumps({"name": "toy", "time_steps": -3}))
     names["badfield"].write_text(json.dumps({**config_for("dirac"), "num_blocks": 3}))
     assert import_main([a.format(**{k: str(v) for k, v in names.items()}) for a in args]) == 2
     err = capsys.readouterr().err

@@ -23,6 +23,10 @@ from s5rf_neuro.hardware.target import LOIHI2
 FIGURES = ("spike_raster.png", "eigenvalues.png", "firing_rate.png", "accuracy_vs_bits.png")
 
 
+DIGITS_RECORD = {"name": "digits", "encoding": "thermometer", "time_steps": 32, "input_dim": 32,
+                 "class_names": [str(k) for k in range(10)], "source": {"kind": "digits"}}
+
+
 def digits_network() -> FloatNetwork:
     """A random 3-layer network (middle skip layer) for the 32-channel digits data, recording its data source."""
     rng = np.random.default_rng(1)
@@ -34,7 +38,7 @@ def digits_network() -> FloatNetwork:
     return FloatNetwork(
         layers=(layer(12, 32), layer(12, 12, skip=True), layer(12, 12)),
         readout=FloatReadout(rng.normal(size=(10, 12)), np.full(10, 0.8)),
-        metadata={"dataset": {"name": "digits", "source": {"kind": "digits"}}},
+        metadata={"dataset": DIGITS_RECORD},
     )
 
 
@@ -203,7 +207,8 @@ def test_comparison_of_models_of_different_data_sets_names_both(float_nir: Path,
     network = digits_network()
     other = tmp_path / "shd.nir"
     write_nir(FloatNetwork(layers=network.layers, readout=network.readout,
-                           metadata={"dataset": {"name": "shd", "source": {"kind": "shd", "root": "/data/shd"}}}), other)
+                           metadata={"dataset": dict(DIGITS_RECORD, name="shd", source={"kind": "shd", "root": "/data/shd"})}),
+              other)
     assert main([str(float_nir), str(other), "-o", str(tmp_path / "r"), "--no-progress"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "float.nir (digits)" in err and "shd.nir (shd)" in err, err

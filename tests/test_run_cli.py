@@ -16,7 +16,8 @@ from s5rf_neuro.export.nir_io import write_nir
 from s5rf_neuro.hardware.network import IntLayer, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import LOIHI2
 
-DIGITS = {"name": "digits", "time_steps": 32, "input_dim": 32, "source": {"kind": "digits"}}
+DIGITS = {"name": "digits", "encoding": "thermometer", "time_steps": 32, "input_dim": 32,
+          "class_names": [str(k) for k in range(10)], "source": {"kind": "digits"}}
 
 
 def digits_network(inputs: int = 32, dataset: dict | None = DIGITS) -> IntNetwork:
@@ -92,6 +93,17 @@ def test_network_without_data_record_needs_data_option(tmp_path, capsys):
     assert "records no data set; give --data" in capsys.readouterr().err
     assert main([str(path), "--data", "digits", "--samples", "3"]) == 0
     assert "3 samples" in capsys.readouterr().out
+
+
+def test_broken_data_record_is_refused_naming_file_and_field(tmp_path, capsys):
+    path = tmp_path / "edited.nir"
+    write_nir(digits_network(dataset={key: value for key, value in DIGITS.items() if key != "source"}), path)
+    assert main([str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and f"{path}: dataset: field 'source' is missing" in err, err
+    write_nir(digits_network(dataset=dict(DIGITS, input_dim="32")), path)
+    assert main([str(path)]) == 2
+    assert "field 'input_dim': expected an integer >= 1" in capsys.readouterr().err
 
 
 def test_foreign_nir_and_missing_file_are_refused(tmp_path, capsys):

@@ -72,8 +72,8 @@ def test_digits_default_session_model(digits_checkpoint):
     from conftest import DIGITS_TEST_EPOCHS
 
     ckpt = load_checkpoint(digits_checkpoint)
-    assert ckpt.dataset["source"] == {"kind": "digits", "steps_per_row": 4, "levels": 4}
-    assert ckpt.dataset["name"] == "digits" and ckpt.dataset["time_steps"] == 32 and ckpt.dataset["input_dim"] == 32
+    assert ckpt.dataset.source == {"kind": "digits", "steps_per_row": 4, "levels": 4}
+    assert ckpt.dataset.name == "digits" and ckpt.dataset.time_steps == 32 and ckpt.dataset.input_dim == 32
     assert ckpt.config.num_neurons == training.DIGITS_DEFAULT["config"]["num_neurons"]
     assert ckpt.metrics["test_accuracy"] > 0.6  # a few epochs, far above 10 % chance
     assert len(ckpt.metrics["spikes_per_sample"]) == ckpt.config.num_layers
@@ -145,9 +145,9 @@ def test_train_and_eval_commands_on_shd_layout(tmp_path, shd_dir, capsys):
     assert train_main(args) == 0
     assert "test accuracy" in capsys.readouterr().out
     ckpt = load_checkpoint(out)
-    assert ckpt.dataset["source"] == {"kind": "shd", "root": str(shd_dir),
+    assert ckpt.dataset.source == {"kind": "shd", "root": str(shd_dir),
                                       "binning": {"mode": "duration", "bins": 60}, "channels": 140}
-    assert ckpt.dataset["time_steps"] == 60 and ckpt.dataset["input_dim"] == 140 and len(ckpt.dataset["class_names"]) == 20
+    assert ckpt.dataset.time_steps == 60 and ckpt.dataset.input_dim == 140 and len(ckpt.dataset.class_names) == 20
     assert eval_main([str(out), "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["samples"] == 20 and result["accuracy"] == pytest.approx(ckpt.metrics["test_accuracy"])
@@ -156,7 +156,7 @@ def test_train_and_eval_commands_on_shd_layout(tmp_path, shd_dir, capsys):
     fixed = tmp_path / "fixed.ckpt"
     assert train_main(["-o", str(fixed), "--data", "shd", "--data-dir", str(shd_dir), "--binning", "fixed",
                        "--bin-ms", "20", "--epochs", "0", *TINY_ARGS]) == 0
-    binning = load_checkpoint(fixed).dataset["source"]["binning"]
+    binning = load_checkpoint(fixed).dataset.source["binning"]
     assert binning["mode"] == "fixed" and binning["bin_ms"] == 20 and 30 <= binning["time_steps"] <= 61
     assert eval_main([str(out), "--data", "digits"]) == 2  # 32 digits channels for a 140-channel model
     assert "takes inputs of shape (samples, any, 140)" in one_line_error(capsys, "s5rf-eval")
@@ -191,6 +191,13 @@ def test_presets_and_layering(tmp_path):
     (["--synops-penalty", "nan"], "--synops-penalty"),
     (["--synops-penalty", "inf"], "--synops-penalty"),
     (["--synops-target", "-5"], "--synops-target"),
+    (["--num-neurons", "0"], "--num-neurons: must be positive, got 0"),
+    (["--num-neurons", "10", "--num-blocks", "4"], "--num-neurons: 10 is not divisible by num_blocks=4"),
+    (["--eta-min", "2", "--eta-max", "1"], "--eta-min: 2.0 is larger than eta_max=1.0"),
+    (["--readout-decay-init", "1.5"], "--readout-decay-init: must be in (0, 1)"),
+    (["--cutmix", "2"], "--cutmix: out of range"),
+    (["--lr", "0"], "--lr: out of range"),
+    (["--threads", "0"], "--threads"),
 ])
 def test_argument_errors_name_the_option(argv, option, capsys):
     with pytest.raises(SystemExit) as exc:

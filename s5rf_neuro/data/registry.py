@@ -1,21 +1,20 @@
-"""One entry point from a checkpoint's `dataset["source"]` to a split of spikes.
+"""One entry point from a recorded data source (`DatasetInfo.source`) to a split of spikes.
 
 A source is a plain dict (stored in the checkpoint) saying how to rebuild the data:
 
 - ``{"kind": "digits"}`` (optional ``steps_per_row``, ``levels``): the embedded default;
 - ``{"kind": "shd" | "ssc" | "spoken-digits", "root": DIR, "binning": {...}, "channels": 140}``:
-  files in the official SHD layout in DIR; see `s5rf_neuro.data.shd` for binnings.
+  files in the official SHD layout in DIR; see `s5rf_neuro.data.spike_files` for binnings.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from s5rf_neuro.data import digits, shd
+from s5rf_neuro.data import digits, spike_files
 from s5rf_neuro.data.base import SpikeData
+from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.errors import DataError
 
-KINDS = ("digits",) + tuple(shd.FILE_SETS)
+KINDS = ("digits",) + tuple(spike_files.FILE_SETS)
 
 
 def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
@@ -29,11 +28,11 @@ def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
     if kind == "digits":
         return {"kind": "digits", "steps_per_row": int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                 "levels": int(source.get("levels", digits.LEVELS))}
-    if kind in shd.FILE_SETS:
+    if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
-        out = {"kind": kind, "root": str(source["root"]), "binning": shd.resolve_binning(source.get("binning")),
-               "channels": int(source.get("channels", shd.DEFAULT_CHANNELS))}
+        out = {"kind": kind, "root": str(source["root"]), "binning": spike_files.resolve_binning(source.get("binning")),
+               "channels": int(source.get("channels", spike_files.DEFAULT_CHANNELS))}
         if out["binning"]["mode"] == "fixed" and not out["binning"]["time_steps"]:
             train = train if train is not None else load_split(out, "train")
             out["binning"]["time_steps"] = train.time_steps
@@ -47,22 +46,15 @@ def load_split(source: dict, split: str) -> SpikeData:
     if kind == "digits":
         return digits.load_digits_split(split, int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                                         int(source.get("levels", digits.LEVELS)))
-    if kind in shd.FILE_SETS:
+    if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
-        return shd.load_spike_file_split(kind, source["root"], split, source.get("binning"),
-                                         int(source.get("channels", shd.DEFAULT_CHANNELS)))
+        return spike_files.load_spike_file_split(kind, source["root"], split, source.get("binning"),
+                                         int(source.get("channels", spike_files.DEFAULT_CHANNELS)))
     raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
 
 
-def dataset_info(source: dict, data: SpikeData) -> dict:
-    """The checkpoint's `dataset` dict (docs/design.md §3) for data loaded from `source`."""
-    return {"name": data.name, "encoding": data.encoding, "time_steps": data.time_steps,
-            "input_dim": data.input_dim, "class_names": list(data.class_names), "source": dict(source)}
-
-
-def recorded_source(dataset: Any) -> dict[str, Any] | None:
-    """A copy of the `load_split` source in a recorded data set description (a checkpoint's
-    `dataset`, or `network.metadata["dataset"]`), or None when there is none."""
-    source = dataset.get("source") if isinstance(dataset, dict) else None
-    return dict(source) if isinstance(source, dict) else None
+def dataset_info(source: dict, data: SpikeData) -> DatasetInfo:
+    """The recorded description (a checkpoint's `dataset`) of `data`, loaded from `source`."""
+    return DatasetInfo(name=data.name, encoding=data.encoding, time_steps=data.time_steps,
+                       input_dim=data.input_dim, class_names=tuple(data.class_names), source=source)

@@ -34,7 +34,7 @@ from scipy.signal import resample_poly
 
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.data.cochlea import Cochlea
-from s5rf_neuro.data.shd import write_spike_stream
+from s5rf_neuro.data.spike_files import write_spike_stream
 from s5rf_neuro.errors import DataError
 
 SAMPLE_RATE = 16000

@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 
 from s5rf_neuro.data import spoken_digits
-from s5rf_neuro.data.shd import FILE_SETS
+from s5rf_neuro.data.spike_files import FILE_SETS
 from s5rf_neuro.data.speech import (
     SplitPlan,
     Utterance,

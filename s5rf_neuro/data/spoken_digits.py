@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from s5rf_neuro.data.shd import FILE_SETS
+from s5rf_neuro.data.spike_files import FILE_SETS
 from s5rf_neuro.data.speech import (  # noqa: F401  (parse_wav, encode_utterance: part of this module's interface)
     SplitPlan,
     Utterance,

@@ -11,7 +11,7 @@ import pytest
 from spike_files import SHD_CLASSES, write_official, write_shd_dir
 
 from s5rf_neuro.data import load_split, resolve_source
-from s5rf_neuro.data.shd import FILE_SETS, RawSpikes, bin_spikes, read_raw, write_spike_file
+from s5rf_neuro.data.spike_files import FILE_SETS, RawSpikes, bin_spikes, read_raw, write_spike_file
 from s5rf_neuro.errors import DataError
 
 
@@ -169,11 +169,11 @@ def test_unknown_source_and_file_sets():
                                      {"mode": "fixed", "bin_ms": 20.0, "time_steps": 30}])
 def test_chunked_loading_equals_whole_file_binning(tmp_path, monkeypatch, binning):
     """The loader reads and bins a few samples at a time; the rasters equal binning the whole file at once."""
-    import s5rf_neuro.data.shd as shd
+    import s5rf_neuro.data.spike_files as spike_files
 
     root = write_shd_dir(tmp_path / "ssc", train_per_class=1, test_per_class=1, kind="ssc", num_classes=35)
-    whole = bin_spikes(read_raw(root / "ssc_train.h5", 35), shd.resolve_binning(binning), channels=140)
-    monkeypatch.setattr(shd, "CHUNK", 4)  # 35 samples: 9 chunks, the last one short
+    whole = bin_spikes(read_raw(root / "ssc_train.h5", 35), spike_files.resolve_binning(binning), channels=140)
+    monkeypatch.setattr(spike_files, "CHUNK", 4)  # 35 samples: 9 chunks, the last one short
     data = load_split({"kind": "ssc", "root": str(root), "binning": binning}, "train")
     np.testing.assert_array_equal(data.inputs, whole)
     assert data.inputs.sum() > 0 and list(data.labels) == list(range(35))
