@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from _results import write_results
+from _common import write_results
 
 
 BASELINE = (

@@ -27,7 +27,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from _results import write_results
+from _common import write_results
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.data import load_split
 from s5rf_neuro.training import DIGITS_DEFAULT, train_digits_default

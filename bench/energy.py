@@ -49,13 +49,12 @@ Writes bench/results/energy.md and bench/results/energy.json
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from _results import write_results
+from _common import add_model_options, check_model_options, models_to_measure, write_results
 
 PENALTIES = (2.0, 4.0)
 """Default sweep of --synops-penalty (the baseline, W = 0, is always measured)."""
@@ -270,9 +269,7 @@ def sweep(name: str, baseline: Path, penalties: Sequence[float], scratch: Path, 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/energy.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="2-epoch baseline, one penalty, 1 epoch, 120 samples")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="digits default checkpoint (default: train one)")
-    parser.add_argument("--shd-checkpoint", type=Path, default=os.environ.get("S5RF_BENCH_SHD_CHECKPOINT"),
-                        help="spoken-digits SHD-preset checkpoint (default: $S5RF_BENCH_SHD_CHECKPOINT, else none)")
+    add_model_options(parser)
     parser.add_argument("--penalties", type=float, nargs="+", default=None,
                         help=f"penalties W to sweep (default {' '.join(f'{w:g}' for w in PENALTIES)})")
     parser.add_argument("--budget", type=float, default=BUDGET,
@@ -288,11 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "digits default's from scratch)")
     parser.add_argument("--from-scratch", action="store_true",
                         help="train each digits model from scratch instead of fine-tuning the baseline")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
-    for path in (args.checkpoint, args.shd_checkpoint):
-        if path is not None and not path.is_file():
-            parser.error(f"{path}: no such checkpoint")
+    check_model_options(parser, args)
     penalties = args.penalties or (QUICK_PENALTIES if args.quick else PENALTIES)
     if any(not (w > 0 and w < float("inf")) for w in penalties):
         parser.error("argument --penalties: every penalty must be a finite number > 0")
@@ -303,22 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick and args.epochs is None:
         args.epochs = 1
 
-    import torch
-
-    from s5rf_neuro.training import train_digits_default
-
-    torch.set_num_threads(args.threads)
     samples = 120 if args.quick else None
     results: dict[str, Any] = {}
     sections = []
     with tempfile.TemporaryDirectory() as scratch:
-        digits = args.checkpoint
-        if digits is None:
-            digits = Path(scratch) / "digits.ckpt"
-            print("training the digits default model ...", file=sys.stderr)
-            train_digits_default(digits, epochs=2 if args.quick else None)
-        models = [("digits", digits)] + ([("shd", args.shd_checkpoint)] if args.shd_checkpoint else [])
-        for name, path in models:
+        for name, path in models_to_measure(args, Path(scratch), 2, args.quick):
             rows = sweep(name, path, penalties, Path(scratch), args, samples)
             results[name] = rows
             lines = table(rows)

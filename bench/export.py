@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from _results import write_results
+from _common import write_results
 
 
 BUDGET_S = 10.0

@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from _results import write_results
+from _common import write_results
 
 INPUTS = 140
 CLASSES = {"shd": 20, "ssc": 35}

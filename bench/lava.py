@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from _results import write_results
+from _common import write_results
 
 BENCH_DIR = Path(__file__).resolve().parent
 # Run as a script, this file's folder comes first on sys.path and its name would shadow the `lava` package.

@@ -25,14 +25,13 @@ Writes bench/results/quantisation.md.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from _results import write_results
+from _common import add_model_options, check_model_options, models_to_measure, write_results
 
 CALIBRATION_SAMPLES = 256
 TARGETS = {"digits": (0.5, 0.2), "shd": (1.0, 0.5)}
@@ -130,33 +129,17 @@ def table(rows: list[Row]) -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/quantisation.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="3-epoch digits model, 1 QAT epoch (smoke run)")
-    parser.add_argument("--checkpoint", type=Path, default=None, help="digits default checkpoint (default: train one)")
-    parser.add_argument("--shd-checkpoint", type=Path, default=os.environ.get("S5RF_BENCH_SHD_CHECKPOINT"),
-                        help="spoken-digits SHD-preset checkpoint (default: $S5RF_BENCH_SHD_CHECKPOINT, else none)")
+    add_model_options(parser)
     parser.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs (default: s5rf-train --qat's)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     args = parser.parse_args(argv)
-    for path in (args.checkpoint, args.shd_checkpoint):
-        if path is not None and not path.is_file():
-            parser.error(f"{path}: no such checkpoint")
+    check_model_options(parser, args)
     if args.qat_epochs is not None and args.qat_epochs <= 0:
         parser.error("argument --qat-epochs: must be positive")
 
-    import torch
-
-    from s5rf_neuro.training import train_digits_default
-
-    torch.set_num_threads(args.threads)
     qat_epochs = 1 if args.quick and args.qat_epochs is None else args.qat_epochs
     sections = []
     with tempfile.TemporaryDirectory() as scratch:
-        digits = args.checkpoint
-        if digits is None:
-            digits = Path(scratch) / "digits.ckpt"
-            print("training the digits default model ...", file=sys.stderr)
-            train_digits_default(digits, epochs=3 if args.quick else None)
-        models = [("digits", digits)] + ([("shd", args.shd_checkpoint)] if args.shd_checkpoint else [])
-        for kind, path in models:
+        for kind, path in models_to_measure(args, Path(scratch), 3, args.quick):
             rows, facts = rows_for(path, Path(scratch) / f"{kind}-qat.ckpt", qat_epochs, args.threads)
             within, within_qat = TARGETS[kind]
             title = f"{facts['name']} ({facts['shape']}; {facts['samples']} test samples; QAT {facts['qat_epochs']} epochs)"

@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 
 import torch
 
-from _results import write_results
+from _common import add_timing_options, apply_timing_options, write_results
 from s5rf_neuro.scan import linear_scan, sequential_scan
 
 TARGET_RATIO = 10.0
@@ -63,12 +63,9 @@ def forward_backward_seconds(scan: Scan, a: torch.Tensor, b: torch.Tensor, weigh
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/scan.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="batch 4, T = 50, 64 neurons, one repeat (smoke run)")
-    parser.add_argument("--repeats", type=int, default=7, help="timed runs of each variant (median reported)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    add_timing_options(parser, repeats=7)
     args = parser.parse_args(argv)
-    if args.repeats <= 0 or args.threads <= 0:
-        parser.error("argument --repeats/--threads: must be positive")
-    torch.set_num_threads(args.threads)
+    apply_timing_options(parser, args)
     batch, steps, width = (4, 50, 64) if args.quick else (32, 250, 512)
     repeats = 1 if args.quick else args.repeats
 

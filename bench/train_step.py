@@ -29,7 +29,7 @@ from typing import Iterator, Sequence
 
 import torch
 
-from _results import write_results
+from _common import add_timing_options, apply_timing_options, write_results
 from s5rf_neuro import layer as layer_module
 from s5rf_neuro import model as model_module
 from s5rf_neuro import training
@@ -100,12 +100,9 @@ def measure(preset: str, batch: int, steps: int, device: torch.device, repeats: 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/train_step.py", description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="batch 4, T = 50, one repeat (smoke run)")
-    parser.add_argument("--repeats", type=int, default=5, help="timed steps per variant (median reported)")
-    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
+    add_timing_options(parser, repeats=5)
     args = parser.parse_args(argv)
-    if args.repeats <= 0 or args.threads <= 0:
-        parser.error("argument --repeats/--threads: must be positive")
-    torch.set_num_threads(args.threads)
+    apply_timing_options(parser, args)
     repeats = 1 if args.quick else args.repeats
     runs = [("shd", 4 if args.quick else 32, torch.device("cpu"))]
     if torch.cuda.is_available():

@@ -32,7 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from s5rf_neuro.atomic import write_text_atomic
-from s5rf_neuro.errors import ReportError, S5RFError, TargetError
+from s5rf_neuro.errors import ReportError, TargetError
 from s5rf_neuro.export import report_plots
 from s5rf_neuro.export.quantisation_report import QuantReport
 from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown

@@ -98,7 +98,7 @@ def quantised_parameters(
     """Parameters moved onto the target grids, with straight-through gradients.
 
     params: values for `model.named_parameters()` names (default: the model's
-    own); the model's layers only supply the formulas (discretize etc.).
+    own); the model's layers only supply the formulas (discretise etc.).
     Per layer: λ (`lambda_param`) such that λ̄ is on the decay grid (Δ kept, so
     the threshold 1/|b̄| is unchanged for dirac), and B (`input_weight_ri`)
     such that the hardware weights W = (b̄/|b̄|)·B (·Re B without keep_imag)

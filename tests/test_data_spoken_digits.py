@@ -14,6 +14,7 @@ import pytest
 from s5rf_neuro.commands.data import main as data_main
 from s5rf_neuro.data import load_split
 from s5rf_neuro.data import spoken_digits as sd
+from s5rf_neuro.data import speech
 from s5rf_neuro.data.cochlea import Cochlea, erb_space
 from s5rf_neuro.errors import DataError
 
@@ -49,7 +50,7 @@ def test_cochlea_silence_and_rate_limit():
 
 def test_parse_wav_rejects_other_streams():
     with pytest.raises(DataError, match="did not return a WAV stream"):
-        sd.parse_wav(b"hello world" * 10, "test")
+        speech.parse_wav(b"hello world" * 10, "test")
 
 
 def test_tiny_set_in_shd_layout_with_disjoint_voices(tmp_path):

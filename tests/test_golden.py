@@ -82,6 +82,18 @@ def _reference_int(network: IntNetwork, sample: list[list[int]]) -> tuple[list[l
     return all_spikes, scores, saturation
 
 
+def _assert_equals_reference(network: IntNetwork, inputs: np.ndarray, result) -> None:
+    """Spikes of every layer, scores and saturation counts of `result` equal the Python-integer reference."""
+    total_saturation = [0] * (len(network.layers) + 1)
+    for n, sample in enumerate(inputs.tolist()):
+        spikes, scores, saturation = _reference_int(network, sample)
+        for layer_spikes, expected in zip(result.spikes, spikes):
+            assert layer_spikes[n].tolist() == expected
+        assert result.scores[n].tolist() == scores
+        total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
+    assert result.saturation == total_saturation
+
+
 @st.composite
 def int_networks(draw: st.DrawFn) -> tuple[IntNetwork, np.ndarray]:
     """Small random integer networks (often saturating) and inputs for them."""
@@ -135,14 +147,7 @@ def int_networks(draw: st.DrawFn) -> tuple[IntNetwork, np.ndarray]:
 def test_golden_equals_python_reference_bit_for_bit(case: tuple[IntNetwork, np.ndarray], batch_size: int) -> None:
     network, inputs = case
     result = simulate(network, inputs, batch_size=batch_size)
-    total_saturation = [0] * (len(network.layers) + 1)
-    for n, sample in enumerate(inputs.tolist()):
-        spikes, scores, saturation = _reference_int(network, sample)
-        for layer_spikes, expected in zip(result.spikes, spikes):
-            assert layer_spikes[n].tolist() == expected
-        assert result.scores[n].tolist() == scores
-        total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
-    assert result.saturation == total_saturation
+    _assert_equals_reference(network, inputs, result)
     assert result.predictions.tolist() == np.argmax(result.scores, axis=1).tolist()
 
 
@@ -274,14 +279,7 @@ def test_golden_equals_python_reference_across_blocks_precisions_and_workers(inp
     inputs = rng.integers(0, 1 << input_bits, (3, steps, 4), dtype=np.int64)
     runs = [simulate(network, inputs, batch_size=size, workers=workers) for size, workers in ((1, 2), (3, 1))]
     for result in runs:
-        total_saturation = [0, 0, 0]
-        for n, sample in enumerate(inputs.tolist()):
-            spikes, scores, saturation = _reference_int(network, sample)
-            for layer_spikes, expected in zip(result.spikes, spikes):
-                assert layer_spikes[n].tolist() == expected
-            assert result.scores[n].tolist() == scores
-            total_saturation = [a + b for a, b in zip(total_saturation, saturation)]
-        assert result.saturation == total_saturation
+        _assert_equals_reference(network, inputs, result)
     assert runs[0].state_peak == runs[1].state_peak
     if input_bits > 12:
         assert sum(runs[0].saturation) > 0

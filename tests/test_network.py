@@ -9,7 +9,7 @@ import pytest
 from nir_test_networks import random_float_network, random_int_network
 
 from s5rf_neuro.errors import NetworkError, TargetError
-from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout, IntLayer, networks_identical
+from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout, networks_identical
 from s5rf_neuro.hardware.target import LOIHI2, TargetSpec
 
 

@@ -196,9 +196,7 @@ def test_foreign_graph_with_unmappable_node_names_it(tmp_path):
 
 def test_node_type_unknown_to_nir_is_named(tmp_path):
     path = write_nir(make_network("float", 2, False, True), tmp_path / "custom.nir")
-    with h5py.File(path, "r+") as handle:
-        del handle["node/nodes/layer_1/nodes/spike/type"]
-        handle["node/nodes/layer_1/nodes/spike"].create_dataset("type", data="ResonatorSpike", dtype=h5py.string_dtype())
+    _replace(path, "node/nodes/layer_1/nodes/spike", "type", "ResonatorSpike", dtype=h5py.string_dtype())
     with pytest.raises(FormatError) as err:
         read_nir(path)
     assert "'layer_1/spike'" in one_line(err) and "ResonatorSpike" in str(err.value)
@@ -206,9 +204,7 @@ def test_node_type_unknown_to_nir_is_named(tmp_path):
 
 def test_newer_format_version_is_refused_with_both_numbers(tmp_path):
     path = write_nir(make_network("int", 2, False, True), tmp_path / "new.nir")
-    with h5py.File(path, "r+") as handle:
-        del handle["node/metadata/s5rf_neuro/format_version"]
-        handle["node/metadata/s5rf_neuro"].create_dataset("format_version", data=NETWORK_FORMAT_VERSION + 4)
+    _replace(path, "node/metadata/s5rf_neuro", "format_version", NETWORK_FORMAT_VERSION + 4)
     with pytest.raises(FormatError) as err:
         read_nir(path)
     message = one_line(err)
@@ -260,21 +256,22 @@ def test_missing_parameter_in_metadata_is_named(tmp_path):
 
 def test_inconsistent_metadata_shapes_are_refused(tmp_path):
     path = write_nir(make_network("float", 2, False, True), tmp_path / "shapes.nir")
-    with h5py.File(path, "r+") as handle:
-        group = handle["node/nodes/layer_1/metadata/s5rf_neuro"]
-        del group["threshold"]
-        group.create_dataset("threshold", data=np.ones(3))
+    _rewrite(path, "node/nodes/layer_1", "threshold", np.ones(3))
     with pytest.raises(FormatError, match="threshold has shape") as err:
         read_nir(path)
     assert str(Path(path)) in one_line(err)
 
 
-def _rewrite(path: Path, node: str, key: str, value) -> None:
-    """Replace one metadata entry of `node` in a written .nir, as a hand edit would."""
+def _replace(path: Path, group: str, key: str, value, **options) -> None:
+    """Replace dataset `key` of HDF5 group `group` in a written .nir, as a hand edit would."""
     with h5py.File(path, "r+") as handle:
-        group = handle[f"{node}/metadata/s5rf_neuro"]
-        del group[key]
-        group.create_dataset(key, data=value)
+        del handle[group][key]
+        handle[group].create_dataset(key, data=value, **options)
+
+
+def _rewrite(path: Path, node: str, key: str, value) -> None:
+    """Replace one s5rf-neuro metadata entry of `node` in a written .nir."""
+    _replace(path, f"{node}/metadata/s5rf_neuro", key, value)
 
 
 IMPOSSIBLE_INT = [
@@ -295,10 +292,8 @@ def test_impossible_integer_network_is_refused_when_read(tmp_path, node, key, ed
     path = write_nir(make_network("int", 2, False, True), tmp_path / "edited.nir")
     if node.endswith("/target"):
         with h5py.File(path, "r+") as handle:
-            group = handle[node]
-            old = group[key][()]
-            del group[key]
-            group.create_dataset(key, data=edit(old))
+            old = handle[node][key][()]
+        _replace(path, node, key, edit(old))
     else:
         with h5py.File(path, "r+") as handle:
             old = handle[f"{node}/metadata/s5rf_neuro/{key}"][()]

@@ -16,12 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from s5rf_neuro.data.spike_files import FILE_SETS
-from s5rf_neuro.data.speech import (  # noqa: F401  (parse_wav, encode_utterance: part of this module's interface)
+from s5rf_neuro.data.speech import (
     SplitPlan,
     Utterance,
     available_variants,
-    encode_utterance,
-    parse_wav,
     require_espeak,
     variant_gender,
     write_splits,
