@@ -132,20 +132,28 @@ def metadata_json(metadata: dict[str, Any]) -> str:
 
 
 class _LayerSizes:
-    """Sizes and the skip rule shared by both layer types, from their (P, H) `weight_shape`."""
+    """Sizes, the imaginary-weight test and the skip rule shared by both layer types,
+    from the real and imaginary (P, H) weights each returns from `weight_parts`."""
 
     skip: bool
-    weight_shape: tuple[int, int]
+
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
 
     @property
     def num_inputs(self) -> int:
         """H, the layer's input width."""
-        return int(self.weight_shape[1])
+        return int(self.weight_parts()[0].shape[1])
 
     @property
     def num_neurons(self) -> int:
         """P, the number of neurons."""
-        return int(self.weight_shape[0])
+        return int(self.weight_parts()[0].shape[0])
+
+    @property
+    def uses_imag_weights(self) -> bool:
+        """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
+        return bool(np.any(self.weight_parts()[1]))
 
     def _check_skip(self) -> None:
         _require(not self.skip or self.num_inputs == self.num_neurons,
@@ -173,15 +181,9 @@ class FloatLayer(_LayerSizes):
         _require(largest < 1, f"decay |λ̄| = {largest:.6g} ≥ 1: the neuron's state would grow without bound")
         self._check_skip()
 
-    @property
-    def weight_shape(self) -> tuple[int, int]:
-        """(P, H) of the input weights."""
-        return self.weight.shape
-
-    @property
-    def uses_imag_weights(self) -> bool:
-        """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
-        return bool(np.any(self.weight.imag))
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The real and imaginary input weights, float64 (P, H) each."""
+        return self.weight.real, self.weight.imag
 
 
 @dataclass(frozen=True, eq=False)
@@ -258,15 +260,9 @@ class IntLayer(_LayerSizes):
         _require(self.state_scale > 0, f"state_scale must be positive, got {self.state_scale}")
         self._check_skip()
 
-    @property
-    def weight_shape(self) -> tuple[int, int]:
-        """(P, H) of the input weights."""
-        return self.weight_re.shape
-
-    @property
-    def uses_imag_weights(self) -> bool:
-        """Whether some imaginary weight is non-zero (each synapse is then two: real and imaginary)."""
-        return bool(np.any(self.weight_im))
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The real and imaginary weight mantissas, int64 (P, H) each."""
+        return self.weight_re, self.weight_im
 
     def check_fits(self, target: TargetSpec, owner: str) -> None:
         """Raise TargetError naming `owner` unless every number of the layer fits `target`'s formats."""
