@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+import s5rf_neuro.commands  # noqa: F401  (torch's OpenMP threads wait as the commands make them: passively)
 from _common import write_results
 
 INPUTS = 140

@@ -36,6 +36,7 @@ from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
+from s5rf_neuro.terminal import show_progress
 from s5rf_neuro.hardware.neuron import (
     EXACT_BITS,
     ExactDense,
@@ -332,7 +333,8 @@ def simulate(
 
     pool = ThreadPoolExecutor(workers) if workers > 1 else None
     limit = _blas_controller().limit(limits=1, user_api="blas") if pool else nullcontext()
-    with limit, pool or nullcontext(), tqdm(total=count, desc="golden sim", unit="sample", disable=not progress) as bar:
+    with limit, pool or nullcontext(), tqdm(total=count, desc="golden sim", unit="sample",
+                                                    disable=not show_progress(progress)) as bar:
         for start, (chunk_saturation, chunk_peaks) in zip(starts, (pool.map if pool else map)(run, starts)):
             saturation = [a + b for a, b in zip(saturation, chunk_saturation)]
             peaks = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
