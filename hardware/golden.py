@@ -36,7 +36,6 @@ from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
-from s5rf_neuro.terminal import show_progress
 from s5rf_neuro.hardware.neuron import (
     EXACT_BITS,
     ExactDense,
@@ -46,7 +45,8 @@ from s5rf_neuro.hardware.neuron import (
     float_step_in_place,
     rounding_offset,
 )
-from s5rf_neuro.hardware.target import TargetSpec
+from s5rf_neuro.hardware.target import TargetSpec, input_peaks
+from s5rf_neuro.terminal import show_progress
 
 BLOCK_BYTES = 1 << 21
 """Aim for one layer's drive buffer of a block of time steps (bytes): it stays in cache."""
@@ -173,17 +173,17 @@ def _plan_int(network: IntNetwork, largest_input: int) -> tuple[list[_Layer], _L
     check_exact(target, max(magnitudes + [int(np.max(np.abs(network.readout.decay), initial=0))]))
     if BLOCK_STEPS << (target.state_bits - 1) >= 1 << EXACT_BITS:
         raise TargetError(f"target {target.name}: {target.state_bits}-bit readout states are too wide to sum exactly")
+    peaks = input_peaks(largest_input, (layer.skip for layer in network.layers))
     layers: list[_Layer] = []
-    for layer in network.layers:
+    for layer, peak in zip(network.layers, peaks):
         exponents = np.tile([layer.weight_exp_re, layer.weight_exp_im], layer.num_neurons)
         dense = ExactDense(_interleaved(layer.weight_re, layer.weight_im), exponents)
         shape = _Layer(layer.num_neurons, layer.skip, layer.threshold)
-        layers.append(_IntLayer(shape, dense, largest_input, exact_decay(layer.decay_re, layer.decay_im, target), target))
-        largest_input = 1 + (largest_input if layer.skip else 0)
+        layers.append(_IntLayer(shape, dense, peak, exact_decay(layer.decay_re, layer.decay_im, target), target))
     readout = network.readout
     decay = readout.decay.astype(np.float64) * 2.0 ** -target.decay_bits
     dense = ExactDense(readout.weight, readout.weight_exp)
-    return layers, _IntLayer(_Layer(network.output_dim), dense, largest_input, decay, target)
+    return layers, _IntLayer(_Layer(network.output_dim), dense, peaks[-1], decay, target)
 
 
 def _plan_float(network: FloatNetwork) -> tuple[list[_Layer], _Layer]:

@@ -151,7 +151,7 @@ class TargetSpec:
     def check_weights(self, owner: str, mantissas: np.ndarray, exponent: int, kind: str = "") -> None:
         """Refuse a connection whose mantissas or exponent the target cannot hold.
 
-        owner: what the connection feeds ("layer0", "readout"); kind: which of
+        owner: what the connection feeds ("layer 0", "readout"); kind: which of
         its matrices ("real", "imaginary"), or "" for the only one. Raises
         `TargetError` naming both and the limit.
         """
@@ -176,19 +176,14 @@ class TargetSpec:
             )
 
     def graded_peaks(self, input_peak: float, skips: Iterable[bool]) -> list[float]:
-        """Largest value each layer's input carries, then the readout's, checked against the payload.
+        """`input_peaks`, each checked against the graded spike payload.
 
-        input_peak: the largest input spike count; skips: per layer, whether
-        it is a skip layer. A skip layer sends its spikes plus its input (so
-        one more than its input's peak), any other layer binary spikes (1).
-        Raises `TargetError` (`check_payload`) for the first value beyond the
-        graded spike payload.
+        Raises `TargetError` (`check_payload`) for the first value beyond it.
         """
-        peaks = [input_peak]
-        self.check_payload("the input", input_peak)
-        for index, skip in enumerate(skips):
-            peaks.append(peaks[-1] + 1 if skip else 1)
-            self.check_payload(f"layer {index}: its output", peaks[-1])
+        peaks = input_peaks(input_peak, skips)
+        self.check_payload("the input", peaks[0])
+        for index, peak in enumerate(peaks[1:]):
+            self.check_payload(f"layer {index}: its output", peak)
         return peaks
 
     def with_weight_bits(self, bits: int) -> "TargetSpec":
@@ -203,6 +198,19 @@ class TargetSpec:
     def from_dict(cls, fields: Any, where: str = "target spec") -> "TargetSpec":
         """Inverse of `to_dict`; unknown, missing or impossible fields raise `TargetError` naming `where`."""
         return record_from_dict(cls, fields, where, TargetError)
+
+
+def input_peaks(input_peak: float, skips: Iterable[bool]) -> list[float]:
+    """Largest value each layer's input carries, then the readout's.
+
+    input_peak: the largest input spike count; skips: per layer, whether it is
+    a skip layer. A skip layer sends its spikes plus its input (so one more
+    than its input's peak), any other layer binary spikes (1).
+    """
+    peaks = [input_peak]
+    for skip in skips:
+        peaks.append(peaks[-1] + 1 if skip else 1)
+    return peaks
 
 
 FLOAT = TargetSpec(name="float", quantized=False)
