@@ -48,8 +48,8 @@ def array_field(kind: str, *dims: str) -> Any:
     return field(metadata={"array": (kind, dims)})
 
 
-def _check_record(record: Any) -> dict[str, int]:
-    """Convert and check every field of a frozen network record; returns its dimension sizes.
+def _check_record(record: Any) -> None:
+    """Convert and check every field of a frozen network record.
 
     Arrays become their canonical dtype, with the number of dimensions of their
     declaration and sizes that agree across fields; float and complex arrays must
@@ -86,7 +86,6 @@ def _check_record(record: Any) -> dict[str, int]:
             if not np.isfinite(value):
                 raise NetworkError(f"{spec.name} is {value}, expected a finite number")
             object.__setattr__(record, spec.name, float(value))
-    return sizes
 
 
 def _require(condition: bool, message: str) -> None:
@@ -101,7 +100,7 @@ def _records_identical(first: Any, second: Any) -> bool:
         if "array" in spec.metadata:
             if left.dtype != right.dtype or left.shape != right.shape or left.tobytes() != right.tobytes():
                 return False
-        elif spec.name != "metadata" and left != right:
+        elif left != right:
             return False
     return True
 
@@ -124,7 +123,6 @@ def _layers_chain(network: "Network") -> None:
 
 def metadata_json(metadata: dict[str, Any]) -> str:
     """A network's free-form metadata as the canonical JSON text the NIR file stores."""
-
     try:
         return json.dumps(metadata, default=plain_json, sort_keys=True)
     except TypeError as err:
