@@ -104,12 +104,8 @@ def layer_summary(network: Network, report: QuantReport | None) -> list[LayerSum
     rows = []
     headroom = [None] * len(network.layers) if report is None else [layer.state_headroom_bits for layer in report.layers]
     for index, (layer, layer_headroom) in enumerate(zip(network.layers, headroom)):
-        if isinstance(network, IntNetwork):
-            synapses = int(np.count_nonzero(layer.weight_re) + np.count_nonzero(layer.weight_im))
-            exponents = [layer.weight_exp_re, layer.weight_exp_im]
-        else:
-            synapses = int(np.count_nonzero(layer.weight.real) + np.count_nonzero(layer.weight.imag))
-            exponents = None
+        synapses = sum(int(np.count_nonzero(part)) for part in layer.weight_parts())
+        exponents = [layer.weight_exp_re, layer.weight_exp_im] if isinstance(network, IntNetwork) else None
         rows.append(LayerSummary(f"layer {index}", layer.num_inputs, layer.num_neurons, synapses, bool(layer.skip),
                                  exponents, layer_headroom))
     readout = network.readout

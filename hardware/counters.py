@@ -71,7 +71,7 @@ from typing import Sequence
 import numpy as np
 
 from s5rf_neuro.errors import S5RFError
-from s5rf_neuro.hardware.network import Network, check_inputs
+from s5rf_neuro.hardware.network import FloatLayer, IntLayer, Network, check_inputs
 
 
 @dataclass(frozen=True)
@@ -231,13 +231,10 @@ def dense_macs(network: Network, time_steps: int) -> list[int]:
     return macs
 
 
-def _weight_parts(layer: object) -> list[np.ndarray]:
+def _used_weights(layer: FloatLayer | IntLayer) -> list[np.ndarray]:
     """The real matrices (P, H) of a layer's weights: real part, then imaginary part when used."""
-    if hasattr(layer, "weight_re"):
-        parts = [np.asarray(layer.weight_re), np.asarray(layer.weight_im)]
-    else:
-        parts = [np.asarray(layer.weight).real, np.asarray(layer.weight).imag]
-    return parts if np.any(parts[1]) else parts[:1]
+    real, imag = layer.weight_parts()
+    return [real, imag] if layer.uses_imag_weights else [real]
 
 
 def _activity(values: np.ndarray, weights: list[np.ndarray], chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
@@ -286,7 +283,7 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
         parts = 2 if layer.uses_imag_weights else 1
         fan_out = layer.num_neurons * parts
         layer_output = layer_spikes + layer_input if layer.skip else layer_spikes
-        active, effective = _activity(layer_input, _weight_parts(layer))
+        active, effective = _activity(layer_input, _used_weights(layer))
         neurons, width = layer.num_neurons, layer.num_inputs
         rows.append(
             LayerCounts(
