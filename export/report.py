@@ -35,7 +35,18 @@ from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.errors import ReportError, TargetError
 from s5rf_neuro.export import report_plots
 from s5rf_neuro.export.quantisation_report import QuantReport
-from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
+from s5rf_neuro.export.report_render import (
+    Block,
+    Bullets,
+    Heading,
+    Image,
+    Paragraph,
+    Table,
+    format_energy,
+    format_number,
+    render_html,
+    render_markdown,
+)
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
 from s5rf_neuro.hardware.energy import EnergyEstimate, estimate_energy, load_profile
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
@@ -282,18 +293,6 @@ def draw_figures(subject: Subject, runs: list[Run], sweep: list[dict[str, Any]] 
     return paths
 
 
-def _number(value: float, digits: int = 1) -> str:
-    return f"{value:,.{digits}f}"
-
-
-def _energy(pj: float) -> str:
-    """pJ in a readable unit."""
-    for unit, scale in (("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
-        if pj >= scale:
-            return f"{pj / scale:.3g} {unit}"
-    return f"{pj:.3g} pJ"
-
-
 def _versions() -> str:
     from s5rf_neuro.export.provenance import software_versions
 
@@ -376,17 +375,17 @@ def _activity_section(golden: Run, float_run: Run | None) -> list[Block]:
     rows = []
     for index, layer in enumerate(golden.counts.layers):
         readout = index == len(golden.counts.layers) - 1
-        float_spikes = "—" if readout or float_run is None else _number(float(np.mean(float_run.counts.layers[index].spikes)))
+        float_spikes = "—" if readout or float_run is None else format_number(float(np.mean(float_run.counts.layers[index].spikes)))
         rows.append(
             (
                 layer.name,
                 str(layer.neurons),
                 float_spikes,
-                "—" if readout else _number(float(np.mean(layer.spikes))),
+                "—" if readout else format_number(float(np.mean(layer.spikes))),
                 "—" if readout else f"{float(np.mean(layer.firing_rate)):.4f}",
                 "—" if readout else f"{100 * float(np.mean(layer.sparsity)):.1f} %",
-                _number(float(np.mean(layer.input_events))),
-                _number(float(np.mean(layer.synaptic_ops))),
+                format_number(float(np.mean(layer.input_events))),
+                format_number(float(np.mean(layer.synaptic_ops))),
                 f"{layer.neuron_updates:,}",
                 f"{layer.dense_macs:,}",
             )
@@ -395,8 +394,8 @@ def _activity_section(golden: Run, float_run: Run | None) -> list[Block]:
     rows.append(
         (
             "total", str(sum(layer.neurons for layer in golden.counts.layers)),
-            "—" if float_run is None else _number(float(np.mean(float_run.counts.total("spikes")))),
-            _number(totals["spikes"]), "", "", "", _number(totals["synaptic_ops"]),
+            "—" if float_run is None else format_number(float(np.mean(float_run.counts.total("spikes")))),
+            format_number(totals["spikes"]), "", "", "", format_number(totals["synaptic_ops"]),
             f"{int(totals['neuron_updates']):,}", f"{int(totals['dense_macs']):,}",
         )
     )
@@ -503,15 +502,15 @@ def _energy_section(energies: list[EnergyEstimate], counts: OperationCounts) -> 
         Table(
             ("system", "profile", "energy / inference", "dense fp32 / this", "dense int8 / this"),
             tuple(
-                (f"neuromorphic ({e.profile})", e.profile, _energy(e.neuromorphic_pj), f"{e.ratio:.3g}",
+                (f"neuromorphic ({e.profile})", e.profile, format_energy(e.neuromorphic_pj), f"{e.ratio:.3g}",
                  f"{e.int8_ratio:.3g}")
                 for e in energies
             )
             + (
-                ("dense fp32, arithmetic + SRAM", first.baseline_profile, _energy(first.float_pj), "", ""),
-                ("dense int8, arithmetic + SRAM", first.baseline_profile, _energy(first.int8_pj), "", ""),
-                ("dense fp32, arithmetic alone", first.baseline_profile, _energy(first.float_arithmetic_pj), "", ""),
-                ("dense int8, arithmetic alone", first.baseline_profile, _energy(first.int8_arithmetic_pj), "", ""),
+                ("dense fp32, arithmetic + SRAM", first.baseline_profile, format_energy(first.float_pj), "", ""),
+                ("dense int8, arithmetic + SRAM", first.baseline_profile, format_energy(first.int8_pj), "", ""),
+                ("dense fp32, arithmetic alone", first.baseline_profile, format_energy(first.float_arithmetic_pj), "", ""),
+                ("dense int8, arithmetic alone", first.baseline_profile, format_energy(first.int8_arithmetic_pj), "", ""),
             ),
         ),
     ]
@@ -522,8 +521,8 @@ def _energy_section(energies: list[EnergyEstimate], counts: OperationCounts) -> 
             key = f"{row.system}|{row.operation}"
             if key not in seen:
                 seen.add(key)
-                rows.append((row.system, row.operation, _number(row.operations, 0), f"{row.pj_per_op:g}",
-                             _energy(row.energy_pj), row.source))
+                rows.append((row.system, row.operation, format_number(row.operations, 0), f"{row.pj_per_op:g}",
+                             format_energy(row.energy_pj), row.source))
     blocks.append(Table(("system", "operation", "operations", "pJ / op", "energy", "source"), tuple(rows)))
     notes: list[str] = []
     for estimate in energies:
@@ -534,8 +533,8 @@ def _energy_section(energies: list[EnergyEstimate], counts: OperationCounts) -> 
         Heading("NeuroBench workload metrics (integer network, mean per sample)"),
         Table(
             ("activation sparsity", "Effective_ACs", "Effective_MACs", "Dense"),
-            ((f"{nb.activation_sparsity:.4f}", _number(nb.effective_acs, 0), _number(nb.effective_macs, 0),
-              _number(nb.dense, 0)),),
+            ((f"{nb.activation_sparsity:.4f}", format_number(nb.effective_acs, 0), format_number(nb.effective_macs, 0),
+              format_number(nb.dense, 0)),),
         ),
         Bullets((
             "NeuroBench's definitions: effective synaptic operations count non-zero weights × non-zero inputs, as "

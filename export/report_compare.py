@@ -27,15 +27,24 @@ from s5rf_neuro.export import report_plots
 from s5rf_neuro.errors import ReportError
 from s5rf_neuro.export.report import (
     Subject,
-    _energy,
-    _number,
     destination_cores,
     load_subject,
     load_test_data,
     map_cores,
     prepare_output_dir,
 )
-from s5rf_neuro.export.report_render import Block, Bullets, Heading, Image, Paragraph, Table, render_html, render_markdown
+from s5rf_neuro.export.report_render import (
+    Block,
+    Bullets,
+    Heading,
+    Image,
+    Paragraph,
+    Table,
+    format_energy,
+    format_number,
+    render_html,
+    render_markdown,
+)
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
 from s5rf_neuro.hardware.energy import LOIHI2_NOTE, MEMORY_NOTE, EnergyEstimate, estimate_energy, load_profile
 from s5rf_neuro.hardware.golden import simulate
@@ -120,9 +129,9 @@ def compose(points: list[ModelPoint], dataset: str, samples: int, target: str, f
         split = point.counts.synops_split()
         rows.append(
             (point.name, _percent(point.float_accuracy), _percent(point.integer_accuracy),
-             _number(split["input"], 0), _number(split["hidden"], 0), _number(split["readout"], 0),
-             _number(split["total"], 0))
-            + tuple(_energy(e.neuromorphic_pj) for e in point.energies)
+             format_number(split["input"], 0), format_number(split["hidden"], 0), format_number(split["readout"], 0),
+             format_number(split["total"], 0))
+            + tuple(format_energy(e.neuromorphic_pj) for e in point.energies)
             + (f"{point.energies[0].ratio:.3g}", f"{point.energies[0].int8_ratio:.3g}")
         )
     first = points[0].energies[0]
@@ -143,11 +152,11 @@ def compose(points: list[ModelPoint], dataset: str, samples: int, target: str, f
         Table(
             ("dense baseline (of the first model)", "profile", "MACs", "energy / inference"),
             (
-                ("fp32, arithmetic + SRAM", first.baseline_profile, _number(points[0].counts.total("dense_macs").mean(), 0),
-                 _energy(first.float_pj)),
-                ("int8, arithmetic + SRAM", first.baseline_profile, "", _energy(first.int8_pj)),
-                ("fp32, arithmetic alone", first.baseline_profile, "", _energy(first.float_arithmetic_pj)),
-                ("int8, arithmetic alone", first.baseline_profile, "", _energy(first.int8_arithmetic_pj)),
+                ("fp32, arithmetic + SRAM", first.baseline_profile, format_number(points[0].counts.total("dense_macs").mean(), 0),
+                 format_energy(first.float_pj)),
+                ("int8, arithmetic + SRAM", first.baseline_profile, "", format_energy(first.int8_pj)),
+                ("fp32, arithmetic alone", first.baseline_profile, "", format_energy(first.float_arithmetic_pj)),
+                ("int8, arithmetic alone", first.baseline_profile, "", format_energy(first.int8_arithmetic_pj)),
             ),
         ),
         Bullets((

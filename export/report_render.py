@@ -114,3 +114,16 @@ def render_html(blocks: Sequence[Block], title: str) -> str:
         + "\n".join(body)
         + "\n</body></html>\n"
     )
+
+
+def format_number(value: float, digits: int = 1) -> str:
+    """`value` with thousands separators and `digits` decimals."""
+    return f"{value:,.{digits}f}"
+
+
+def format_energy(pj: float) -> str:
+    """An energy given in pJ, in a readable unit (pJ, nJ, µJ or mJ)."""
+    for unit, scale in (("mJ", 1e9), ("µJ", 1e6), ("nJ", 1e3)):
+        if pj >= scale:
+            return f"{pj / scale:.3g} {unit}"
+    return f"{pj:.3g} pJ"
