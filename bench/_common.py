@@ -78,3 +78,9 @@ def apply_timing_options(parser: argparse.ArgumentParser, args: argparse.Namespa
     import torch
 
     torch.set_num_threads(args.threads)
+
+
+def data_set_section(title: str, table: list[str], checks: list[str]) -> list[str]:
+    """Print one data set's table and verdicts, and return them as Markdown lines (a ### section)."""
+    print(f"\n{title}\n" + "\n".join(table) + "\n" + "\n".join(checks))
+    return [f"### {title}", "", *table, "", *[f"- {check}" for check in checks], ""]

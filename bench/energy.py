@@ -54,7 +54,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
-from _common import add_model_options, check_model_options, models_to_measure, write_results
+from _common import add_model_options, check_model_options, data_set_section, models_to_measure, write_results
 
 PENALTIES = (2.0, 4.0)
 """Default sweep of --synops-penalty (the baseline, W = 0, is always measured)."""
@@ -321,8 +321,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             how = "from scratch" if args.from_scratch and name == "digits" else "fine-tuned from W = 0"
             title = (f"{name} ({rows[0]['samples']} test samples; penalised models {how}, "
                      f"{rows[-1]['epochs']} epochs)")
-            print(f"\n{title}\n" + "\n".join(lines) + "\n" + "\n".join(checks))
-            sections += [f"### {title}", "", *lines, "", *[f"- {line}" for line in checks], ""]
+            sections += data_set_section(title, lines, checks)
     header = [
         "## Energy (`bench/energy.py`)",
         "",

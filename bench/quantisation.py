@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
-from _common import add_model_options, check_model_options, models_to_measure, write_results
+from _common import add_model_options, check_model_options, data_set_section, models_to_measure, write_results
 
 CALIBRATION_SAMPLES = 256
 TARGETS = {"digits": (0.5, 0.2), "shd": (1.0, 0.5)}
@@ -145,8 +145,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             title = f"{facts['name']} ({facts['shape']}; {facts['samples']} test samples; QAT {facts['qat_epochs']} epochs)"
             lines = table(rows)
             checks = verdicts(rows, within, within_qat)
-            print(f"\n{title}\n" + "\n".join(lines) + "\n" + "\n".join(checks))
-            sections += [f"### {title}", "", *lines, "", *[f"- {c}" for c in checks], ""]
+            sections += data_set_section(title, lines, checks)
     header = [
         "## Quantisation (`bench/quantisation.py`)",
         "",
