@@ -3,8 +3,8 @@ integer (fixed-point) twin.
 
 Both describe the same S5-RF computation in discrete time, with each neuron's
 state scaled by 1/|b̄| (docs/design.md §4: the step goes into a per-neuron threshold,
-not into the weights). Per layer, with input u[t] (H,) of spike counts and
-state x[t] (P,) complex:
+not into the weights). Per layer, with input u[t] (H,) (spike counts, or real
+values for graded inputs, `InputFormat`) and state x[t] (P,) complex:
 
     x[t]   = λ̄ ⊙ x[t−1] + W·u[t]          W = (b̄/|b̄|)·B  (·Re B if keep_imag is off)
     s[t]   = Re x[t] > θ                    θ = 1/|b̄| per neuron
