@@ -30,6 +30,7 @@ from s5rf_neuro.hardware.target import TARGETS, get_target
 
 if TYPE_CHECKING:
     from s5rf_neuro.export.conversion import LayerSummary
+    from s5rf_neuro.hardware.inputs import InputOptions
 
 EXPORT_FORMAT = "s5rf-export"
 EXPORT_FORMAT_VERSION = 1
@@ -90,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return code
 
 
-def _export(args: argparse.Namespace, inputs, target, directory, started: float) -> int:
+def _export(args: argparse.Namespace, inputs: InputOptions, target, directory, started: float) -> int:
     from s5rf_neuro.export.accuracy import accuracy_on_test_set, lava_agreement
     from s5rf_neuro.export.conversion import convert, layer_summary
     from s5rf_neuro.export.nir_io import read_nir, write_nir

@@ -23,7 +23,6 @@ from s5rf_neuro.hardware.network import SPIKE_INPUTS, FloatNetwork, InputFormat,
 from s5rf_neuro.hardware.target import TargetSpec
 
 
-
 @dataclass
 class Conversion:
     """A checkpoint turned into the network to export.

@@ -132,10 +132,10 @@ def quantise_inputs(inputs: np.ndarray, input_format: InputFormat, where: str) -
         first = _first(outside)
         value = float(values[first])
         reason = ("negative, but graded inputs are unsigned payloads" if value < 0 else
-                  f"beyond the largest value {top / input_format.scale:.6g} that the {input_format.bits}-bit "
-                  f"payload carries at scale {input_format.scale:.6g}")
+                  f"which scales to {scaled[first]:.0f}, beyond the {input_format.bits}-bit payload at scale "
+                  f"{input_format.scale:.6g}")
         raise DataError(f"{where}: {_position(outside)} holds {value:.6g}, {reason} (payload range 0..{top}); "
-                        "clip such values with --input-clip")
+                        "export with --input-clip to clip such values")
     if clipped:
         np.clip(scaled, 0, top, out=scaled)
     dtype = np.uint8 if input_format.bits <= 8 else np.uint16 if input_format.bits <= 16 else np.uint32

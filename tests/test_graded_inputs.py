@@ -312,3 +312,31 @@ def test_export_input_options_bad_input(digits_checkpoint, tmp_path, capsys, opt
     err = capsys.readouterr().err.strip().splitlines()
     assert message in err[-1] and not out.exists()
 
+
+
+def test_report_quantises_and_counts_like_the_other_commands(tmp_path, capsys):
+    """A float .nir with graded inputs on the digits data: the report refuses what the payload cannot carry,
+    and with clipping in the format counts the clipped values in report.json."""
+    from s5rf_neuro.commands.report import main as report_main
+    from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout
+
+    rng = np.random.default_rng(3)
+    weight = (rng.normal(size=(8, 32)) + 1j * rng.normal(size=(8, 32))) * 0.5
+    dataset = {"name": "digits", "encoding": "thermometer", "time_steps": 32, "input_dim": 32,
+               "class_names": [str(k) for k in range(10)], "source": {"kind": "digits"}}
+    network = FloatNetwork(
+        layers=(FloatLayer(decay=0.9 * np.exp(1j * rng.uniform(0.1, 1, 8)), weight=weight, threshold=np.ones(8)),),
+        readout=FloatReadout(rng.normal(size=(10, 8)), np.full(10, 0.8)),
+        metadata={"dataset": dataset},
+        input_format=InputFormat(kind="graded", bits=8, scale=300.0),
+    )
+    refusing = write_nir(network, tmp_path / "refusing.nir")
+    assert report_main([str(refusing), "-o", str(tmp_path / "r1"), "--samples", "8", "--no-progress"]) == 2
+    message = capsys.readouterr().err.strip()
+    assert "\n" not in message and "digits test split" in message and "holds 1" in message
+    clipping = write_nir(dataclasses.replace(network, input_format=dataclasses.replace(network.input_format, clip=True)),
+                         tmp_path / "clipping.nir")
+    assert report_main([str(clipping), "-o", str(tmp_path / "r2"), "--samples", "8", "--no-progress"]) == 0
+    record = json.loads((tmp_path / "r2" / "report.json").read_text())
+    assert record["inputs"]["format"] == {"kind": "graded", "bits": 8, "scale": 300.0, "clip": True}
+    assert record["inputs"]["clipped"] > 0
