@@ -1,15 +1,18 @@
 """s5rf-export: a trained checkpoint -> a deployable NIR export directory.
 
     s5rf-export model.ckpt [--target loihi2|float] [-o OUT/] [--calibrate N] [--force]
-                [--test-samples N] [--validate N]
+                [--test-samples N] [--validate N] [--input-bits N] [--input-scale X] [--input-clip]
 
 Loads the checkpoint, discretises it, quantises it for a fixed-point target,
 and writes OUT/model.nir and OUT/export.json (per-layer quantisation report,
 target, software versions, accuracy, validation). Before anything is
 published the written .nir is read back and must equal the network exactly;
 with --validate N, N test samples also run through Lava and its spikes must
-equal the golden simulator's. Exit code 0 only for a valid export; 1 when a
-check fails (nothing is written); 2 for bad input.
+equal the golden simulator's. A model trained on real-valued inputs exports
+with graded inputs (docs/design.md §5a): payloads of --input-bits bits at one
+scale, chosen from the training data's largest value or given with
+--input-scale. Exit code 0 only for a valid export; 1 when a check fails
+(nothing is written); 2 for bad input.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._input_args import add_input_options, input_options_from
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
 if TYPE_CHECKING:
     from s5rf_neuro.export.conversion import LayerSummary
+    from s5rf_neuro.hardware.inputs import InputOptions
 
 EXPORT_FORMAT = "s5rf-export"
 EXPORT_FORMAT_VERSION = 1
@@ -57,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--validate", type=int, default=0, metavar="N",
         help="run N test samples through Lava and compare with the golden simulator and the float model",
     )
+    add_input_options(parser)
     return parser
 
 
@@ -68,6 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         value = getattr(args, name)
         if value is not None and value < 0:
             parser.error(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+    inputs = input_options_from(parser, args)
     target = get_target(args.target)
     if not args.checkpoint.is_file():
         parser.error(f"checkpoint {args.checkpoint}: no such file")
@@ -78,19 +85,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     directory = ExportDir(output, force=args.force)
     try:
-        code = _export(args, target, directory, started)
+        code = _export(args, inputs, target, directory, started)
     finally:
         directory.discard()
     return code
 
 
-def _export(args: argparse.Namespace, target, directory, started: float) -> int:
+def _export(args: argparse.Namespace, inputs: InputOptions, target, directory, started: float) -> int:
     from s5rf_neuro.export.accuracy import accuracy_on_test_set, lava_agreement
     from s5rf_neuro.export.conversion import convert, layer_summary
     from s5rf_neuro.export.nir_io import read_nir, write_nir
     from s5rf_neuro.hardware.network import networks_identical
 
-    conversion = convert(args.checkpoint, target, args.calibrate)
+    conversion = convert(args.checkpoint, target, args.calibrate, inputs)
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
     read_back = read_nir(staged_nir)
     problems = []
@@ -143,6 +150,11 @@ def _report(args, conversion, summary, accuracy, validation, nir_path: Path, pro
         },
         "layers": [row.to_dict() for row in summary],
         "calibration_samples": conversion.calibration_samples,
+        "inputs": {
+            "format": conversion.input_format.to_dict(),
+            "clipped_calibration": conversion.calibration_clipped,
+            "clipped_test": accuracy.get("inputs_clipped", 0),
+        },
         "quantisation": quantisation,
         "warnings": list(conversion.report.warnings) if conversion.report is not None else [],
         "accuracy": accuracy,
@@ -168,6 +180,11 @@ def _print_table(conversion, summary: list[LayerSummary], accuracy: dict[str, An
     total_neurons = sum(row.neurons for row in summary[:-1])
     total_synapses = sum(row.synapses for row in summary)
     print(f"{'total':8} {'':>7} {total_neurons:>8} {total_synapses:>10}")
+    input_format = conversion.input_format
+    if input_format.graded:
+        clipped = conversion.calibration_clipped + accuracy.get("inputs_clipped", 0)
+        print(f"inputs: graded, {input_format.bits}-bit payload, q = nearest(u·{input_format.scale:.6g})"
+              + (f", {clipped} value(s) clipped" if input_format.clip else ""))
     if conversion.report is not None:
         for warning in conversion.report.warnings:
             print(f"warning: {warning}")

@@ -8,6 +8,7 @@ from typing import Sequence
 
 from s5rf_neuro.commands._common import cli_entry, non_negative_int, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_from_args
+from s5rf_neuro.commands._input_args import add_input_options, input_options_from
 from s5rf_neuro.hardware.energy import available_profiles
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "a name or a JSON file (default: horowitz45nm)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
     add_data_options(parser)
+    add_input_options(parser)
     parser.epilog = ("The test data is the data set recorded in the checkpoint or .nir; --data chooses another, "
                      "--data-dir alone points the recorded one at another directory.")
     return parser
@@ -48,6 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    input_options = input_options_from(parser, args)
     data_source = source_from_args(parser, args, args.data) if args.data is not None else None
     profiles = tuple(args.profile or ("loihi1", "sanafe_loihi"))
     if len(args.model) > 1:
@@ -72,6 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         progress=not args.no_progress,
         data_source=data_source,
         data_dir=args.data_dir if args.data is None else None,
+        input_options=input_options,
     )
     print(f"wrote {report}, {report.with_suffix('.html').name} and {report.with_suffix('.json').name}; "
           f"figures in {report.parent / 'figures'}")

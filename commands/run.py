@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from s5rf_neuro.data.registry import load_split
     from s5rf_neuro.errors import FormatError
     from s5rf_neuro.export.nir_io import read_nir
+    from s5rf_neuro.hardware.inputs import network_inputs
     from s5rf_neuro.hardware.network import IntNetwork
 
     network = read_nir(args.model)
@@ -62,9 +63,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.samples is not None and args.samples > len(data):
         print(f"s5rf-run: --samples {args.samples}: the {data.name} {args.split} split has only {len(data)} "
               f"samples; running {count}", file=sys.stderr)
-    inputs, labels = data.inputs[:count], data.labels[:count]
+    prepared = network_inputs(network, data.inputs[:count], f"{data.name or 'data set'} {args.split} split")
+    labels = data.labels[:count]
     start = time.perf_counter()
-    result = _simulate(network, inputs, args.backend)
+    result = _simulate(network, prepared.values, args.backend)
     wall = time.perf_counter() - start
     accuracy = float(np.mean(result.predictions == labels)) if count else float("nan")
     spikes = result.spikes_per_sample()
@@ -73,10 +75,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps({"model": args.model, "network": kind, "backend": args.backend, "data": data.name,
                           "split": args.split, "samples": count, "accuracy": accuracy,
                           "spikes_per_sample": spikes, "saturation": [int(s) for s in result.saturation],
-                          "wall_time_s": wall}))
+                          "wall_time_s": wall, "input_format": network.input_format.to_dict(),
+                          "inputs_clipped": prepared.clipped}))
         return 0
     print(f"{args.model}: {kind} network, {args.backend} backend, {data.name} {args.split}, {count} samples")
     print(f"accuracy {accuracy:.4f}")
+    if network.input_format.graded:
+        fmt = network.input_format
+        print(f"inputs: graded, {fmt.bits}-bit payload at scale {fmt.scale:.6g}"
+              + (f", {prepared.clipped} value(s) clipped" if fmt.clip else ""))
     for layer, value in enumerate(spikes):
         print(f"  layer {layer}: {value:.1f} spikes per sample")
     if any(result.saturation):

@@ -9,6 +9,7 @@ import numpy as np
 from s5rf_neuro.errors import DataError
 from s5rf_neuro.export.conversion import Conversion, load_split_of
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
+from s5rf_neuro.hardware.inputs import network_inputs
 from s5rf_neuro.hardware.network import IntNetwork, Network
 
 
@@ -39,8 +40,10 @@ def accuracy_on_test_set(conversion: Conversion, samples: int | None, progress: 
     float_accuracy, float_run = accuracy(conversion.float_network, inputs, labels, progress)
     result["float"] = float_accuracy
     if isinstance(conversion.network, IntNetwork):
-        int_accuracy, int_run = accuracy(conversion.network, inputs, labels, progress)
+        prepared = network_inputs(conversion.network, inputs, f"{data.name or 'data set'} test split")
+        int_accuracy, int_run = accuracy(conversion.network, prepared.values, labels, progress)
         result["integer"] = int_accuracy
+        result["inputs_clipped"] = prepared.clipped
         result["float_integer_agreement"] = float(np.mean(float_run.predictions == int_run.predictions))
         result["saturation"] = [int(count) for count in int_run.saturation]
     return result
@@ -60,8 +63,9 @@ def lava_agreement(conversion: Conversion, network: Network, samples: int, progr
 
     data = load_split_of(conversion.checkpoint, "test")
     inputs = data.inputs[:samples]
-    golden = simulate(network, inputs)
-    lava = run_lava(network, inputs, backend=LAVA_CPU, progress=progress)
+    payloads = network_inputs(network, inputs, f"{data.name or 'data set'} test split").values
+    golden = simulate(network, payloads)
+    lava = run_lava(network, payloads, backend=LAVA_CPU, progress=progress)
     with torch.no_grad():
         model_predictions = conversion.model(torch.as_tensor(np.asarray(inputs, dtype=np.float32))).argmax(dim=1).numpy()
     equal = [int(np.count_nonzero(g == l)) for g, l in zip(golden.spikes, lava.spikes)]

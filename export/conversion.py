@@ -18,7 +18,8 @@ from s5rf_neuro.errors import DataError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.export.quantisation_report import QuantReport
 from s5rf_neuro.export.quantise import quantise
-from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network
+from s5rf_neuro.hardware.inputs import DEFAULT_INPUT_BITS, InputOptions, graded_format, is_graded, quantise_inputs
+from s5rf_neuro.hardware.network import SPIKE_INPUTS, FloatNetwork, InputFormat, IntNetwork, Network
 from s5rf_neuro.hardware.target import TargetSpec
 
 
@@ -40,13 +41,22 @@ class Conversion:
     network: Network
     report: QuantReport | None
     calibration_samples: int
+    calibration_clipped: int = 0
+    """Calibration input values clipped to the graded payload range (only with clipping configured)."""
+
+    @property
+    def input_format(self) -> InputFormat:
+        """How the exported network takes its inputs."""
+        return self.network.input_format
 
 
-def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Conversion:
+def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0,
+            inputs: InputOptions = InputOptions()) -> Conversion:
     """Load the checkpoint, discretise it and (fixed-point target) quantise it.
 
     calibrate: number of training samples whose simulated peak states set the
-    state scales; 0 bounds them from the weights instead.
+    state scales; 0 bounds them from the weights instead. inputs: the graded
+    input options (`input_format`).
     """
     checkpoint = load_checkpoint(checkpoint_path)
     model = checkpoint.build_model()
@@ -55,15 +65,49 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
         "dataset": checkpoint.dataset.to_dict(),
         "checkpoint_metrics": {key: value for key, value in checkpoint.metrics.items() if key == "test_accuracy"},
     }
-    float_network = discretise(model, metadata)
+    input_format, train = input_format_of(checkpoint, inputs)
+    float_network = discretise(model, metadata, input_format)
     if not target.quantized:
         return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0)
-    calibration = None
+    calibration, clipped = None, 0
     if calibrate > 0:
-        calibration = load_split_of(checkpoint, "train").inputs[:calibrate]
+        train = train if train is not None else load_split_of(checkpoint, "train")
+        calibration = train.inputs[:calibrate]
+        if input_format.graded:
+            prepared = quantise_inputs(calibration, input_format, f"{train.name or 'data set'} train split (calibration)")
+            calibration, clipped = prepared.values, prepared.clipped
     network, report = quantise(float_network, target, calibration)
     used = 0 if calibration is None else len(calibration)
-    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used)
+    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used, clipped)
+
+
+def input_format_of(checkpoint: Checkpoint, options: InputOptions) -> tuple[InputFormat, Any]:
+    """The input format of the checkpoint's model, and its training split when it was loaded for it.
+
+    Real-valued training inputs (a float dtype) make graded inputs, their
+    scale from the largest training value unless `options.scale` is given;
+    integer inputs are spikes. With a scale given the data is not read. When
+    the training data cannot be loaded the model takes spikes, unless a
+    graded option asks for graded inputs. Raises `DataError` for graded
+    options on spike data, or training data the payload cannot carry.
+    """
+    bits = DEFAULT_INPUT_BITS if options.bits is None else options.bits
+    if options.scale is not None:
+        return graded_format(None, "--input-scale", bits, options.scale, options.clip), None
+    try:
+        train = load_split_of(checkpoint, "train")
+    except DataError as err:
+        if options.given:
+            raise DataError(f"--input-bits/--input-clip: cannot choose the graded input scale ({err}); "
+                            "give --input-scale") from None
+        return SPIKE_INPUTS, None
+    where = f"{train.name or 'data set'} train split"
+    if not is_graded(train.inputs):
+        if options.given:
+            raise DataError(f"--input-bits/--input-clip: the {where} holds spikes ({train.inputs.dtype}); "
+                            "graded input options apply to real-valued inputs only")
+        return SPIKE_INPUTS, train
+    return graded_format(train.inputs, where, bits, None, options.clip), train
 
 
 def load_split_of(checkpoint: Checkpoint, split: str):

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from s5rf_neuro.errors import NetworkError, TargetError
-from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, FloatReadout
+from s5rf_neuro.hardware.network import SPIKE_INPUTS, FloatLayer, FloatNetwork, FloatReadout, InputFormat
 
 MIXING_TOLERANCE = 1e-12
 """Largest |V − I| entry for which a first layer's eigenvector mixing counts as the identity."""
@@ -67,11 +67,14 @@ def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
         raise TargetError(f"layer {index}: {err}") from None
 
 
-def discretise(model: Any, metadata: dict[str, Any] | None = None) -> FloatNetwork:
+def discretise(model: Any, metadata: dict[str, Any] | None = None,
+               input_format: InputFormat = SPIKE_INPUTS) -> FloatNetwork:
     """The discrete float network of `model` (an `S5RFClassifier`), float64 throughout.
 
     metadata is stored on the network (class names, source checkpoint, ...);
     the model's configuration is added under "config" when it has one.
+    input_format: how the inputs are carried (the float network takes graded
+    inputs as the real values the model was trained on).
     Raises `TargetError` for a layer that cannot become independent neurons
     (a zoh first layer with eigenvector mixing V ≠ I) or that is unstable.
     """
@@ -87,4 +90,4 @@ def discretise(model: Any, metadata: dict[str, Any] | None = None) -> FloatNetwo
     config = getattr(double, "config", None)
     if config is not None and hasattr(config, "to_dict") and "config" not in info:
         info["config"] = config.to_dict()
-    return FloatNetwork(layers=layers, readout=readout, metadata=info)
+    return FloatNetwork(layers=layers, readout=readout, metadata=info, input_format=input_format)

@@ -48,7 +48,9 @@ Metadata, all under the key "s5rf_neuro" (`META_KEY`):
 
 - top-level graph: format, format_version (`NETWORK_FORMAT_VERSION`), kind
   ("float" | "int"), dt, num_layers, target (`TargetSpec.to_dict`), score,
-  writer, network_metadata (the network's free-form metadata as JSON);
+  writer, network_metadata (the network's free-form metadata as JSON),
+  input_format (`InputFormat.to_dict`: kind, bits, scale, clip; a file
+  without it takes spike inputs);
 - each layer graph: role "layer", index and the exact parameters, one entry
   per field of the network type (`FloatLayer`: decay_re, decay_im, weight_re,
   weight_im, threshold, skip; `IntLayer`: decay_re, decay_im, weight_re,

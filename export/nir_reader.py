@@ -20,10 +20,12 @@ from s5rf_neuro.hardware.network import (
     FloatLayer,
     FloatNetwork,
     FloatReadout,
+    InputFormat,
     IntLayer,
     IntNetwork,
     IntReadout,
     Network,
+    SPIKE_INPUTS,
 )
 from s5rf_neuro.hardware.target import TargetSpec
 from s5rf_neuro.records import parse_json_object
@@ -103,11 +105,13 @@ def graph_to_network(graph: nir.NIRGraph, source: str = "NIR graph") -> Network:
         _record(graph, f"layer_{index}", "layer", layer_type, nir.NIRGraph, source) for index in range(num_layers)
     )
     readout = _record(graph, "readout", "readout", readout_type, nir.LI, source)
+    input_format = _input_format(meta, source)
     try:
         if kind == "float":
-            return FloatNetwork(layers=layers, readout=readout, metadata=network_metadata)
+            return FloatNetwork(layers=layers, readout=readout, metadata=network_metadata, input_format=input_format)
         target = _target(entries.scalar("target", "dict"), source)
-        return IntNetwork(layers=layers, readout=readout, target=target, metadata=network_metadata)
+        return IntNetwork(layers=layers, readout=readout, target=target, metadata=network_metadata,
+                          input_format=input_format)
     except (NetworkError, TargetError) as err:
         raise FormatError(f"{source}: {err}") from None
 
@@ -142,3 +146,21 @@ def _target(fields: dict[str, Any], source: str) -> TargetSpec:
         return TargetSpec.from_dict(plain, "target spec in graph metadata")
     except TargetError as err:
         raise FormatError(f"{source}: {err}") from None
+
+
+def _input_format(meta: dict[str, Any], source: str) -> InputFormat:
+    """The graph's input format (spikes when the file records none); FormatError naming the bad entry."""
+    if "input_format" not in meta:
+        return SPIKE_INPUTS
+    where = f"{source}: graph metadata entry 'input_format'"
+    entries = MetadataEntries(meta, f"{source}: graph metadata")
+    stored = entries.scalar("input_format", "dict")
+    types = {"kind": "str", "bits": "int", "scale": "float", "clip": "bool"}
+    unknown = sorted(set(stored) - set(types))
+    if unknown:
+        raise FormatError(f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(types)})")
+    fields = MetadataEntries(stored, where)
+    try:
+        return InputFormat(**{name: fields.scalar(name, annotation) for name, annotation in types.items()})
+    except NetworkError as err:
+        raise FormatError(f"{where}: {err}") from None

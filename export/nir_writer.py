@@ -70,6 +70,7 @@ def network_to_graph(network: Network, dt: float = 1.0) -> nir.NIRGraph:
             "score": "sum over steps of the readout state" if is_int else "mean over steps of the readout state",
             "writer": f"s5rf-neuro {__version__}",
             "network_metadata": network_metadata,
+            "input_format": network.input_format.to_dict(),
         }
     }
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)

@@ -33,6 +33,12 @@ Choices (docs/design.md §5 leaves them to this module):
   that rounds to zero (the neuron forgets at once) is a warning with its
   numbers; an unstable float decay is refused earlier by the discretiser.
 - Thresholds. vth_i = round(θ_i·2^n) LSBs; spike when re > vth_i.
+- Graded inputs. A network whose input format is graded (docs/design.md §5a)
+  takes payloads q ≈ u·scale: the first layer's weights are divided by the
+  scale before anything else (the integer network's W_int·q then drives the
+  state by ≈ W·u), and the largest first-layer input is the payload maximum
+  2^bits − 1 (or the calibration payloads' largest). The float network keeps
+  u real; the integer network records the input format.
 - Saturation. With calibration inputs the integer network is also simulated
   on them; saturation beyond `max_saturation_fraction` of the state updates
   is a `TargetError`.
@@ -153,7 +159,18 @@ def _normalise_rows(network: FloatNetwork, weight_bits: int) -> tuple[FloatNetwo
         g = row_gains(layer.weight.real, layer.weight.imag, weight_bits)
         gains.append(g)
         layers.append(FloatLayer(decay=layer.decay, weight=layer.weight * g[:, None], threshold=layer.threshold * g, skip=layer.skip))
-    return FloatNetwork(layers=tuple(layers), readout=network.readout, metadata=network.metadata), gains
+    gauged = FloatNetwork(layers=tuple(layers), readout=network.readout, metadata=network.metadata,
+                          input_format=network.input_format)
+    return gauged, gains
+
+
+def _fold_input_scale(network: FloatNetwork) -> FloatNetwork:
+    """The network taking graded payloads q = u·scale instead of u: the first layer's weights divided by the scale."""
+    first = network.layers[0]
+    folded = FloatLayer(decay=first.decay, weight=first.weight / network.input_format.scale,
+                        threshold=first.threshold, skip=first.skip)
+    return FloatNetwork(layers=(folded,) + network.layers[1:], readout=network.readout, metadata=network.metadata,
+                        input_format=network.input_format)
 
 
 def _time_steps(network: FloatNetwork) -> int | None:
@@ -174,11 +191,13 @@ def quantise(
 ) -> tuple[IntNetwork, QuantReport]:
     """Quantise `network` to `target` (see the module docstring for the rules).
 
-    calibration_inputs: optional (N, T, H) spike counts; when given, each
-    layer's peak state is measured on them (float golden simulation) instead of
-    bounded from the weights, and the integer network's saturation on them is
-    checked. input_max: largest first-layer input value assumed without
-    calibration (1 for binary spikes). time_steps: sequence length for the
+    calibration_inputs: optional (N, T, H) inputs as the integer network takes
+    them (spike counts, or graded payloads from `hardware.inputs.quantise_inputs`);
+    when given, each layer's peak state is measured on them (float golden
+    simulation) instead of bounded from the weights, and the integer network's
+    saturation on them is checked. input_max: largest first-layer input value
+    assumed without calibration (1 for binary spikes; graded inputs always
+    assume the payload maximum). time_steps: sequence length for the
     weight bound (default: the network's metadata["dataset"]["time_steps"],
     else unbounded). Raises `TargetError` for a float target, a network whose
     state saturates on the calibration inputs beyond `max_saturation_fraction`
@@ -188,6 +207,10 @@ def quantise(
     if not target.quantized:
         raise TargetError(f"target {target.name!r} is not a fixed-point target; nothing to quantise")
     warnings: list[str] = []
+    input_format = network.input_format
+    if input_format.graded:
+        network = _fold_input_scale(network)
+        input_max = float(input_format.payload_max)
     gauged, gains = _normalise_rows(network, target.weight_bits)
     peaks: list[float] | None = None
     if calibration_inputs is not None:
@@ -216,7 +239,8 @@ def quantise(
         "time_steps": time_steps,
         "row_gauge": True,
     }
-    int_network = IntNetwork(layers=tuple(int_layers), readout=readout, target=target, metadata=metadata)
+    int_network = IntNetwork(layers=tuple(int_layers), readout=readout, target=target, metadata=metadata,
+                             input_format=input_format)
     report = QuantReport(target=target.name, layers=layer_reports, readout=readout_report, warnings=warnings)
     if calibration_inputs is not None:
         report.calibration = _check_saturation(int_network, calibration_inputs, max_saturation_fraction)

@@ -50,6 +50,7 @@ from s5rf_neuro.export.report_render import (
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
 from s5rf_neuro.hardware.energy import EnergyEstimate, estimate_energy, load_profile
 from s5rf_neuro.hardware.golden import SimulationResult, simulate
+from s5rf_neuro.hardware.inputs import InputOptions, network_inputs
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork
 from s5rf_neuro.hardware.target import TargetSpec
 from s5rf_neuro.terminal import show_progress
@@ -134,8 +135,11 @@ def prepare_output_dir(path: Path) -> Path:
     return path
 
 
-def load_subject(path: Path, target: TargetSpec) -> Subject:
-    """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`."""
+def load_subject(path: Path, target: TargetSpec, input_options: InputOptions | None = None) -> Subject:
+    """Load a checkpoint or a `.nir` file and derive the float and integer networks for `target`.
+
+    input_options: graded input options for a checkpoint (a `.nir` records its input format).
+    """
     from s5rf_neuro.data.info import recorded_dataset
     from s5rf_neuro.errors import FormatError
     from s5rf_neuro.export.conversion import convert
@@ -153,7 +157,7 @@ def load_subject(path: Path, target: TargetSpec) -> Subject:
             return Subject(path.name, None, None, network, None, source)
         int_network, quant_report = quantise(network, target)
         return Subject(path.name, None, network, int_network, quant_report, source)
-    conversion = convert(path, target)
+    conversion = convert(path, target, inputs=input_options or InputOptions())
     return Subject(path.name, conversion.model, conversion.float_network, conversion.network, conversion.report,
                    conversion.checkpoint.dataset.recorded_source)
 
@@ -197,6 +201,7 @@ def _model_run(
 def _golden_run(
     kind: RunKind, target: str, network: FloatNetwork | IntNetwork, inputs: np.ndarray, labels: np.ndarray, progress: bool
 ) -> Run:
+    inputs = network_inputs(network, inputs, "test data").values
     result: SimulationResult = simulate(network, inputs, progress=progress)
     return Run(kind, kind.label(target), result.spikes, result.predictions, labels, count_operations(network, result.spikes, inputs))
 
@@ -223,14 +228,15 @@ def run_everything(
         from s5rf_neuro.hardware.lava_run import run_lava  # Lava loads only when asked for
 
         count = min(lava_samples, len(labels))
-        result = run_lava(subject.int_network, inputs[:count], progress=progress)
+        payloads = network_inputs(subject.int_network, inputs[:count], "test data").values
+        result = run_lava(subject.int_network, payloads, progress=progress)
         lava = Run(
             RunKind.INTEGER_LAVA,
             RunKind.INTEGER_LAVA.label(target),
             result.spikes,
             result.predictions,
             labels[:count],
-            count_operations(subject.int_network, result.spikes, inputs[:count]),
+            count_operations(subject.int_network, result.spikes, payloads),
         )
         runs.append(lava)
         agreement = {
@@ -254,7 +260,7 @@ def sweep_weight_bits(
         except TargetError as err:
             rows.append({"bits": bits, "accuracy": None, "note": str(err)})
             continue
-        predictions = simulate(int_network, inputs).predictions
+        predictions = simulate(int_network, network_inputs(int_network, inputs, "test data").values).predictions
         rows.append({"bits": bits, "accuracy": float(np.mean(predictions == labels)), "note": ""})
     return rows
 
@@ -568,19 +574,20 @@ def write_report(
     progress: bool = False,
     data_source: dict[str, Any] | None = None,
     data_dir: str | None = None,
+    input_options: InputOptions | None = None,
 ) -> Path:
     """Make the report of `model_path` (.ckpt or .nir) in `out_dir`; returns the path of report.md.
 
     samples: test samples to use (all when None); lava_samples: how many of
     them also run through Lava (0: none); data_source: a `load_split` source
     replacing the recorded data set; data_dir: a new root for the recorded
-    one (moved files). Raises `ReportError` (or another
+    one (moved files); input_options: graded input options of a checkpoint. Raises `ReportError` (or another
     `S5RFError`) for an unwritable directory, a missing file or missing data.
     """
     out_dir = prepare_output_dir(Path(out_dir))
     neuro_profiles = [load_profile(name) for name in neuromorphic_profiles]
     baseline = load_profile(arithmetic_profile)
-    subject = load_subject(Path(model_path), target)
+    subject = load_subject(Path(model_path), target, input_options)
     if data_source is not None:
         subject.data_source = data_source
     elif data_dir is not None and subject.data_source is not None:
@@ -588,6 +595,8 @@ def write_report(
             raise ReportError(f"{subject.name}: its data set (digits) has no data directory to replace")
         subject.data_source = {**subject.data_source, "root": str(data_dir)}
     inputs, labels, dataset = load_test_data(subject, samples)
+    # refuses inputs the integer network cannot carry, naming the data set, before anything runs
+    prepared = network_inputs(subject.int_network, inputs, f"{dataset} test split")
     runs, agreement = run_everything(subject, inputs, labels, lava_samples, progress)
     golden = run_of(runs, RunKind.INTEGER_GOLDEN)
     sweep = None
@@ -618,6 +627,7 @@ def write_report(
                 "mapping": mapping[0].to_dict() if mapping[0] is not None else {"error": mapping[1]},
                 "weight_bit_sweep": sweep,
                 "quantisation": subject.quant_report.to_dict() if subject.quant_report is not None else None,
+                "inputs": {"format": subject.int_network.input_format.to_dict(), "clipped": prepared.clipped},
             },
             indent=2,
         ),

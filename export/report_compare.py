@@ -48,6 +48,7 @@ from s5rf_neuro.export.report_render import (
 from s5rf_neuro.hardware.counters import OperationCounts, count_operations
 from s5rf_neuro.hardware.energy import LOIHI2_NOTE, MEMORY_NOTE, EnergyEstimate, estimate_energy, load_profile
 from s5rf_neuro.hardware.golden import simulate
+from s5rf_neuro.hardware.inputs import network_inputs
 from s5rf_neuro.hardware.target import TargetSpec
 
 
@@ -109,8 +110,9 @@ def measure(subject: Subject, inputs: np.ndarray, labels: np.ndarray, profiles: 
     float_accuracy = None
     if subject.float_network is not None:
         float_accuracy = float(np.mean(simulate(subject.float_network, inputs, progress=progress).predictions == labels))
-    result = simulate(subject.int_network, inputs, progress=progress)
-    counts = count_operations(subject.int_network, result.spikes, inputs)
+    payloads = network_inputs(subject.int_network, inputs, f"{subject.name}: test data").values
+    result = simulate(subject.int_network, payloads, progress=progress)
+    counts = count_operations(subject.int_network, result.spikes, payloads)
     cores = destination_cores(map_cores(subject.int_network)[0], len(subject.int_network.layers))
     energies = [estimate_energy(counts, profile, baseline, cores) for profile in profiles]
     return ModelPoint(subject.name, float_accuracy, float(np.mean(result.predictions == labels)), counts, energies)

@@ -263,7 +263,8 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
 
     spikes: one array per layer, (N, T, P_l), bool or 0/1 (e.g. `SimulationResult.spikes`
             or the float model's spike tensors converted with `.numpy()`);
-    inputs: (N, T, H) non-negative spike counts given to the first layer.
+    inputs: (N, T, H) what the first layer was given (`check_inputs`): spike counts, graded
+            payloads, or real values for a float network with graded inputs.
     A mismatch between the network and the arrays raises `S5RFError` naming both shapes.
     """
     inputs = check_inputs(network, inputs)
@@ -271,7 +272,8 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
         raise S5RFError(f"spikes hold {len(spikes)} layer(s) but the network has {len(network.layers)}")
     samples, time_steps = inputs.shape[:2]
     macs = dense_macs(network, time_steps)
-    layer_input = inputs.astype(np.int64)
+    # a float network takes graded inputs as real values: keep them, only their non-zero pattern counts
+    layer_input = inputs.astype(np.float64 if inputs.dtype.kind == "f" else np.int64)
     rows = []
     for index, (layer, layer_spikes) in enumerate(zip(network.layers, spikes)):
         layer_spikes = np.asarray(layer_spikes).astype(np.int64)
@@ -303,7 +305,7 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
                 dense_state_accesses=4 * neurons * time_steps,
                 effective_synops=effective,
                 dense_synops=neurons * width * parts * time_steps,
-                binary_inputs=bool(np.all(layer_input <= 1)),
+                binary_inputs=bool(np.all((layer_input == 0) | (layer_input == 1))),
             )
         )
         layer_input = layer_output
@@ -330,7 +332,7 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
             dense_state_accesses=2 * outputs * time_steps,
             effective_synops=effective,
             dense_synops=outputs * width * time_steps,
-            binary_inputs=bool(np.all(layer_input <= 1)),
+            binary_inputs=bool(np.all((layer_input == 0) | (layer_input == 1))),
         )
     )
     return OperationCounts(layers=tuple(rows))

@@ -294,7 +294,9 @@ def simulate(
     workers: int | None = None,
     keep_spikes: bool = True,
 ) -> SimulationResult:
-    """Run `network` on `inputs` (N, T, H) non-negative integer spike counts.
+    """Run `network` on `inputs` (N, T, H) as it takes them (`check_inputs`): spike counts, graded
+    payloads for an integer network (`hardware.inputs.network_inputs` makes them), or real values
+    for a float network with graded inputs.
 
     Samples are processed in chunks of at most `batch_size` (vectorised over
     the chunk), on `workers` threads (default: every core this process may

@@ -7,7 +7,9 @@ Per layer l (L layers, P_l neurons, input width H_l):
              ──Dense(I)─────► S5RFNeuron_l.a_in_skip    (skip layers only)
 
 where the provider is the `SpikeSource` for layer 0 and S5RFNeuron_{l−1}
-otherwise; the last layer drives Dense(R) ─► S5RFReadout. On a skip layer
+otherwise; the source sends each input value (a spike count or a graded
+input payload, docs/design.md §5a) as a graded spike of the target's payload
+width, and the target's `graded_peaks` refuses a value beyond it; the last layer drives Dense(R) ─► S5RFReadout. On a skip layer
 the identity `Dense` delivers the layer's input with the same one-step delay
 as the weighted path, and the neuron sends spikes + input as a graded spike,
 so that the next layer receives exactly what the golden simulator feeds it.
@@ -173,7 +175,8 @@ class _Factory:
 
 
 def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> LavaNetwork:
-    """Build the process graph that runs `network` on `inputs` (N, T, H) spike counts back to back.
+    """Build the process graph that runs `network` on `inputs` (N, T, H) back to back (spike counts,
+    graded payloads, or real values for a float network).
 
     record_buffer: samples each recording pipe holds (at least the samples that
     finish within one `run` call, or the run blocks). Raises `TargetError` for an integer
@@ -185,7 +188,7 @@ def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> Lava
     factory = _Factory(network, steps, count * steps, record_buffer, int(inputs.max(initial=0)))
     source = factory.source(inputs)
     provider: OutPort = source.s_out
-    graded = True  # the source sends spike counts
+    graded = True  # the source sends spike counts or graded input payloads
     neurons: list[S5RFNeuron] = []
     connections: list[Dense] = []
     for index, layer in enumerate(network.layers):

@@ -89,7 +89,7 @@ class _Recorder:
 
 
 def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, progress: bool = False) -> SimulationResult:
-    """Run `network` on `inputs` (N, T, H) non-negative integer spike counts in Lava.
+    """Run `network` on `inputs` (N, T, H) in Lava, given as for `golden.simulate` (`check_inputs`).
 
     Returns the golden simulator's `SimulationResult`: per-layer spikes
     (N, T, P) realigned to golden time, scores (N, O) (int64 Σ_t y for an

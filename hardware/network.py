@@ -3,8 +3,8 @@ integer (fixed-point) twin.
 
 Both describe the same S5-RF computation in discrete time, with each neuron's
 state scaled by 1/|b̄| (docs/design.md §4: the step goes into a per-neuron threshold,
-not into the weights). Per layer, with input u[t] (H,) of spike counts and
-state x[t] (P,) complex:
+not into the weights). Per layer, with input u[t] (H,) (spike counts, or real
+values for graded inputs, `InputFormat`) and state x[t] (P,) complex:
 
     x[t]   = λ̄ ⊙ x[t−1] + W·u[t]          W = (b̄/|b̄|)·B  (·Re B if keep_imag is off)
     s[t]   = Re x[t] > θ                    θ = 1/|b̄| per neuron
@@ -129,6 +129,71 @@ def metadata_json(metadata: dict[str, Any]) -> str:
         raise NetworkError(f"network metadata: {err}") from None
 
 
+INPUT_KINDS = ("spikes", "graded")
+"""How a network takes its first layer's inputs (`InputFormat.kind`)."""
+INPUT_BITS_MAX = 24
+"""Widest graded input payload (bits), the widest graded spike of any target."""
+
+
+@dataclass(frozen=True)
+class InputFormat:
+    """How the first layer's inputs are carried (docs/design.md §5a).
+
+    kind:  "spikes": non-negative integer spike counts, used as they are;
+           "graded": real values u, carried to an integer network as unsigned
+           payloads q = nearest(u·scale) in [0, 2^bits − 1] (`hardware.inputs`)
+    bits:  payload width of a graded input, 1..24 (0 for spikes)
+    scale: payload units per input unit, > 0 (1 for spikes); the integer
+           network's first-layer weights hold the float weights divided by it
+    clip:  values beyond the payload range are clipped and counted instead of refused
+    """
+
+    kind: str = "spikes"
+    bits: int = 0
+    scale: float = 1.0
+    clip: bool = False
+
+    def __post_init__(self) -> None:
+        if self.kind not in INPUT_KINDS:
+            raise NetworkError(f"input format: kind must be one of {', '.join(INPUT_KINDS)}, got {self.kind!r}")
+        if isinstance(self.bits, (bool, np.bool_)) or not isinstance(self.bits, (int, np.integer)):
+            raise NetworkError(f"input format: bits must be an integer, got {self.bits!r}")
+        if isinstance(self.clip, np.bool_):
+            object.__setattr__(self, "clip", bool(self.clip))
+        if not isinstance(self.clip, bool):
+            raise NetworkError(f"input format: clip must be true or false, got {self.clip!r}")
+        if isinstance(self.scale, (bool, np.bool_)) or not isinstance(self.scale, (int, float, np.integer, np.floating)):
+            raise NetworkError(f"input format: scale must be a number, got {self.scale!r}")
+        object.__setattr__(self, "bits", int(self.bits))
+        object.__setattr__(self, "scale", float(self.scale))
+        if self.kind == "spikes":
+            _require((self.bits, self.scale, self.clip) == (0, 1.0, False),
+                     "input format: spike inputs take bits 0, scale 1 and no clipping")
+            return
+        _require(1 <= self.bits <= INPUT_BITS_MAX,
+                 f"input format: bits must lie in 1..{INPUT_BITS_MAX}, got {self.bits}")
+        _require(bool(np.isfinite(self.scale)) and self.scale > 0,
+                 f"input format: scale must be a positive finite number, got {self.scale}")
+
+    @property
+    def graded(self) -> bool:
+        """Whether the inputs are real values carried as graded payloads."""
+        return self.kind == "graded"
+
+    @property
+    def payload_max(self) -> int:
+        """Largest payload a graded input carries (2^bits − 1)."""
+        return (1 << self.bits) - 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-dict form, for NIR metadata and JSON reports."""
+        return {"kind": self.kind, "bits": self.bits, "scale": self.scale, "clip": self.clip}
+
+
+SPIKE_INPUTS = InputFormat()
+"""The input format of every network trained on spikes."""
+
+
 class _LayerSizes:
     """Sizes, the imaginary-weight test and the skip rule shared by both layer types,
     from the real and imaginary (P, H) weights each returns from `weight_parts`."""
@@ -205,16 +270,20 @@ class FloatNetwork:
     """A discrete float S5-RF network: layers in order, then the readout.
 
     metadata: free-form provenance (class names, source checkpoint, data set).
+    input_format: how the inputs are carried; a float network takes graded inputs
+    as the real values u themselves (the format says how its integer twin takes them).
     """
 
     layers: tuple[FloatLayer, ...]
     readout: FloatReadout
     metadata: dict[str, Any] = field(default_factory=dict)
+    input_format: InputFormat = SPIKE_INPUTS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
         if not all(isinstance(layer, FloatLayer) for layer in self.layers) or not isinstance(self.readout, FloatReadout):
             raise TypeError("a FloatNetwork holds FloatLayer layers and a FloatReadout")
+        _check_input_format(self.input_format)
         _layers_chain(self)
 
     @property
@@ -306,13 +375,18 @@ class IntNetwork:
     """A fixed-point S5-RF network for one quantised target.
 
     Construction raises `TargetError` when a number does not fit the target's
-    formats (weight mantissas and exponents, |λ̄_int| < 1, threshold width).
+    formats (weight mantissas and exponents, |λ̄_int| < 1, threshold width,
+    a graded input payload wider than the target's graded spikes).
+
+    input_format: how the inputs are carried; with graded inputs the network
+    takes the integer payloads q and its first layer's weights include 1/scale.
     """
 
     layers: tuple[IntLayer, ...]
     readout: IntReadout
     target: TargetSpec
     metadata: dict[str, Any] = field(default_factory=dict)
+    input_format: InputFormat = SPIKE_INPUTS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "layers", tuple(self.layers))
@@ -321,10 +395,13 @@ class IntNetwork:
         if not isinstance(self.target, TargetSpec):
             raise TypeError(f"target: expected a TargetSpec, got {type(self.target).__name__}")
         _require(self.target.quantized, f"target {self.target.name!r} is not a fixed-point target")
+        _check_input_format(self.input_format)
         _layers_chain(self)
         for index, layer in enumerate(self.layers):
             layer.check_fits(self.target, f"layer {index}")
         self.readout.check_fits(self.target)
+        if self.input_format.graded:
+            self.target.check_payload(f"the {self.input_format.bits}-bit graded input", self.input_format.payload_max)
 
     @property
     def input_dim(self) -> int:
@@ -340,29 +417,49 @@ class IntNetwork:
 Network = FloatNetwork | IntNetwork
 
 
-def check_inputs(network: Network, inputs: Any) -> np.ndarray:
-    """`inputs` as an array of spike counts (N, T, H) for `network`, or S5RFError saying what is wrong.
+def _check_input_format(value: Any) -> None:
+    if not isinstance(value, InputFormat):
+        raise TypeError(f"input_format: expected an InputFormat, got {type(value).__name__}")
 
-    Counts are non-negative integers (any integer dtype, or floats holding whole numbers).
+
+def check_inputs(network: Network, inputs: Any) -> np.ndarray:
+    """`inputs` (N, T, H) as `network` takes them, or S5RFError saying what is wrong.
+
+    Spike inputs are non-negative integer counts (any integer dtype, or floats
+    holding whole numbers). With graded inputs a `FloatNetwork` takes the real
+    values u (finite floats) and an `IntNetwork` the integer payloads q in
+    [0, 2^bits − 1] that `hardware.inputs.quantise_inputs` makes of them.
     """
     inputs = np.asarray(inputs)
     if inputs.ndim != 3 or inputs.shape[2] != network.input_dim:
         raise S5RFError(f"inputs must have shape (samples, time steps, {network.input_dim}), got {inputs.shape}")
+    graded = network.input_format.graded
+    if graded and isinstance(network, FloatNetwork):
+        if inputs.dtype.kind not in "biuf" or (inputs.dtype.kind == "f" and not np.all(np.isfinite(inputs))):
+            raise S5RFError(f"graded inputs must be finite real values, got dtype {inputs.dtype}")
+        return inputs
+    what = "graded input payloads" if graded else "spike counts"
     if inputs.dtype.kind not in "biu" and not (inputs.dtype.kind == "f" and np.array_equal(inputs, np.round(inputs))):
-        raise S5RFError(f"inputs must be integer spike counts, got dtype {inputs.dtype}")
+        raise S5RFError(f"inputs must be integer {what}, got dtype {inputs.dtype}")
     if inputs.size and inputs.min() < 0:
-        raise S5RFError("inputs must be non-negative spike counts")
+        raise S5RFError(f"inputs must be non-negative {what}")
+    if graded and inputs.size and inputs.max() > network.input_format.payload_max:
+        raise S5RFError(
+            f"inputs must be {what} in [0, {network.input_format.payload_max}], got {inputs.max()}"
+        )
     return inputs
 
 
 def networks_identical(first: Network, second: Network) -> bool:
-    """Whether two networks are the same bit for bit: type, target, every array's dtype, shape
-    and bytes, every scalar parameter, and metadata (compared as the JSON a file stores)."""
+    """Whether two networks are the same bit for bit: type, target, input format, every array's
+    dtype, shape and bytes, every scalar parameter, and metadata (compared as the JSON a file stores)."""
     if type(first) is not type(second) or len(first.layers) != len(second.layers):
         return False
     if metadata_json(first.metadata) != metadata_json(second.metadata):
         return False
     if isinstance(first, IntNetwork) and first.target != second.target:
+        return False
+    if first.input_format != second.input_format:
         return False
     pairs = list(zip(first.layers, second.layers)) + [(first.readout, second.readout)]
     return all(_records_identical(a, b) for a, b in pairs)
