@@ -9,7 +9,9 @@ target, software versions, accuracy, validation). Before anything is
 published the written .nir is read back and must equal the network exactly;
 with --validate N, N test samples also run through Lava and its spikes must
 equal the golden simulator's. Exit code 0 only for a valid export; 1 when a
-check fails (nothing is written); 2 for bad input.
+check fails (nothing is written); 2 for bad input; 130 or 143 when SIGINT or
+SIGTERM stops it. OUT is published in one step (`export.export_dir`): it
+holds the old export unchanged or the complete new one, never a mix.
 """
 
 from __future__ import annotations
