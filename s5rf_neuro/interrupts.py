@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
 from types import FrameType
 from typing import Any, Callable, Iterator, Literal
@@ -77,8 +78,9 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
     "default" (as without this block) or "ignore" (its parent stops it).
     redeliver_after_s: Python drops an exception raised where it cannot
     propagate (a destructor, a fork hook: "Exception ignored in ..."), and the
-    interruption with it. With a number, a signal is sent again every that
-    many seconds until the block ends; the block's own exception handling must
+    interruption with it. With a number, such a dropped `Interrupted` is not
+    reported ("Exception ignored"), and a signal is sent again every that many
+    seconds until the block ends; the block's own exception handling must
     hold it back (`signals_deferred`) while it cleans up.
     Outside the main thread signals cannot be handled and the block changes nothing.
     """
@@ -110,7 +112,15 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
                     timer.start()
         raise Interrupted(signum)
 
+    previous_hook = sys.unraisablehook
+
+    def unraisable(event: Any) -> None:
+        if not isinstance(event.exc_value, Interrupted):
+            previous_hook(event)
+
     try:
+        if redeliver_after_s is not None:
+            sys.unraisablehook = unraisable
         for signum in HANDLED:
             signal.signal(signum, handler)
         yield
@@ -121,6 +131,7 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
                 timer.cancel()
         for signum, old in previous.items():
             signal.signal(signum, old)
+        sys.unraisablehook = previous_hook
 
 
 @contextlib.contextmanager
