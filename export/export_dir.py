@@ -44,10 +44,9 @@ class ExportDir:
             raise S5RFError(f"{path}: output path exists and is not a directory")
         if path.is_dir():
             self._check_existing(force)
-        self._created_parents = _missing_parents(self._target)
-        self._target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_staging(self._target, STAGING_SUFFIX)
-        self._staging: Path | None = create_staging_directory(self._target, STAGING_SUFFIX)
+        self._created_parents: list[Path] = []
+        self._staging: Path | None = None
+        self._published = False
 
     def _check_existing(self, force: bool) -> None:
         entries = sorted(entry.name for entry in self.path.iterdir())
@@ -66,9 +65,17 @@ class ExportDir:
             raise S5RFError(f"{self.path}: already holds an export ({', '.join(entries)}); use --force to replace it")
 
     def stage_path(self, name: str) -> Path:
-        """The path of `name` in the staging directory (not created: the writer creates it)."""
-        if name not in EXPORT_FILES or self._staging is None:
+        """The path of `name` in the staging directory (not created: the writer creates it).
+
+        The first call creates the staging directory (and missing folders above the export).
+        """
+        if name not in EXPORT_FILES or self._published:
             raise ValueError(f"{name!r} is not an export file or the export is already published")
+        if self._staging is None:
+            self._created_parents = _missing_parents(self._target)
+            self._target.parent.mkdir(parents=True, exist_ok=True)
+            remove_stale_staging(self._target, STAGING_SUFFIX)
+            self._staging = create_staging_directory(self._target, STAGING_SUFFIX)
         return self._staging / name
 
     def stage_json(self, name: str, content: dict[str, Any]) -> Path:
@@ -80,20 +87,21 @@ class ExportDir:
     def commit(self) -> list[Path]:
         """Publish the staged files as the export directory in one step; returns their final paths."""
         if self._staging is None:
-            raise ValueError("the export is already published")
+            raise ValueError("nothing staged, or the export is already published")
         missing = [name for name in EXPORT_FILES if not (self._staging / name).is_file()]
         if missing:
             raise ValueError(f"cannot publish an export without {', '.join(missing)}")
         publish_directory(self._staging, self._target)
-        self._staging = None
+        self._staging, self._published = None, True
         return [self.path / name for name in EXPORT_FILES]
 
     def discard(self) -> None:
         """Remove the staging directory, and the parent folders this export created, unless published."""
-        if self._staging is None:
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+            self._staging = None
+        if self._published:
             return
-        shutil.rmtree(self._staging, ignore_errors=True)
-        self._staging = None
         for folder in self._created_parents:
             try:
                 folder.rmdir()

@@ -89,7 +89,7 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
         return
     owner = os.getpid()
     previous = {signum: signal.getsignal(signum) for signum in HANDLED}
-    lock = threading.Lock()
+    lock = threading.RLock()  # the handler may run while this thread holds it
     timers: list[threading.Timer] = []
     active = [True]
 
