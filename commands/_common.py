@@ -8,6 +8,7 @@ import sys
 from typing import Callable, Sequence
 
 from s5rf_neuro.errors import S5RFError
+from s5rf_neuro.interrupts import Interrupted, exit_code, signals_raise
 
 EXIT_USER_ERROR = 2
 
@@ -16,15 +17,18 @@ def cli_entry(prog: str) -> Callable[[Callable[[Sequence[str] | None], int]], Ca
     """Wrap a command's `main(argv) -> exit code` so user mistakes print one line.
 
     `S5RFError` and `OSError` (a file that cannot be read or written) become
-    `prog: error: message` on stderr and exit code 2; Ctrl-C exits 130.
-    Anything else is a bug and keeps its traceback.
+    `prog: error: message` on stderr and exit code 2. SIGINT (Ctrl-C) and
+    SIGTERM unwind the command like an exception, so its cleanup runs, then
+    print `prog: interrupted (SIGINT)` and exit 130, or 143 for SIGTERM
+    (`s5rf_neuro.interrupts`). Anything else is a bug and keeps its traceback.
     """
 
     def wrap(main: Callable[[Sequence[str] | None], int]) -> Callable[[Sequence[str] | None], int]:
         @functools.wraps(main)
         def run(argv: Sequence[str] | None = None) -> int:
             try:
-                code = main(argv)
+                with signals_raise():
+                    code = main(argv)
             except S5RFError as err:
                 print(f"{prog}: error: {err}", file=sys.stderr)
                 code = EXIT_USER_ERROR
@@ -32,9 +36,10 @@ def cli_entry(prog: str) -> Callable[[Callable[[Sequence[str] | None], int]], Ca
                 where = f"{err.filename}: " if err.filename else ""
                 print(f"{prog}: error: {where}{err.strerror or err}", file=sys.stderr)
                 code = EXIT_USER_ERROR
-            except KeyboardInterrupt:
-                print(f"{prog}: interrupted", file=sys.stderr)
-                code = 130
+            except KeyboardInterrupt as interrupt:
+                name = interrupt.name if isinstance(interrupt, Interrupted) else "SIGINT"
+                print(f"{prog}: interrupted ({name})", file=sys.stderr)
+                code = exit_code(interrupt)
             return code
 
         return run

@@ -12,7 +12,9 @@ equal the golden simulator's. A model trained on real-valued inputs exports
 with graded inputs (docs/design.md §5a): payloads of --input-bits bits at one
 scale, chosen from the training data's largest value or given with
 --input-scale. Exit code 0 only for a valid export; 1 when a check fails
-(nothing is written); 2 for bad input.
+(nothing is written); 2 for bad input; 130 or 143 when SIGINT or SIGTERM stops
+it. OUT is published in one step (`export.export_dir`): it holds the old
+export unchanged or the complete new one, never a mix.
 """
 
 from __future__ import annotations

@@ -195,9 +195,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from s5rf_neuro import training
+    from s5rf_neuro.training_output import check_output
 
     if args.threads:
         torch.set_num_threads(args.threads)
+    output = args.output or args.resume or "model.ckpt"
+    if int(os.environ.get("RANK", "0")) == 0:
+        given_as = f"-o {output}" if args.output else f"--resume {output}" if args.resume else f"-o {output} (default)"
+        check_output(output, given_as)
     try:
         source, recipe, config, resume = settings(parser, args)
     except ConfigError as err:
@@ -206,7 +211,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.qat:
         recipe, resume, transform, extra = qat_settings(parser, args, recipe, resume)
     recipe, resume = penalty_settings(args, recipe, resume)
-    output = args.output or args.resume or "model.ckpt"
     metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
                            param_transform=transform, extra=extra, progress=not args.no_progress)
     if int(os.environ.get("RANK", "0")) != 0:

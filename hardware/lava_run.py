@@ -8,7 +8,9 @@ most `CHUNK_STEPS`, and after each chunk drains the spike and score
 recordings of the samples finished so far (one message per sample and
 process; each process's latency, `lava_builder.layer_latency`, is already
 taken out by its schedule), so that spikes[l][n, τ] is directly comparable to
-the golden simulator's.
+the golden simulator's. The run happens inside `lava_session`, which stops
+Lava and frees its processes and shared memory when the run fails or SIGINT
+or SIGTERM interrupts it (docs/design.md §7).
 
 Backends (`hardware.backends`): "cpu" runs `Loihi2SimCfg` with the `fixed_pt` process models for
 an `IntNetwork` (Lava's bit-accurate `Dense` + `hardware.neuron` arithmetic)
@@ -33,6 +35,7 @@ from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.backends import LAVA_BACKENDS, LAVA_CPU, LAVA_HW
 from s5rf_neuro.hardware.golden import SimulationResult
 from s5rf_neuro.hardware.lava_builder import LavaNetwork, build_lava
+from s5rf_neuro.hardware.lava_session import lava_session
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
 from s5rf_neuro.terminal import show_progress
 
@@ -106,12 +109,13 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, prog
     score_dtype = np.int64 if fixed else np.float64
     if count == 0 or steps == 0:
         return _empty_result(network, count, steps, score_dtype)
-    built = build_lava(network, inputs, record_buffer=CHUNK_STEPS // steps + 2)
-    recorder = _Recorder(built, count, steps, score_dtype)
-    total = count * steps + built.latencies[-1]
-    done = 0
-    with tqdm(total=count, desc="lava", unit="sample", disable=not show_progress(progress)) as bar:
-        try:
+    with lava_session() as session:
+        built = build_lava(network, inputs, record_buffer=CHUNK_STEPS // steps + 2)
+        session.process = built.readout
+        recorder = _Recorder(built, count, steps, score_dtype)
+        total = count * steps + built.latencies[-1]
+        done = 0
+        with tqdm(total=count, desc="lava", unit="sample", disable=not show_progress(progress)) as bar:
             while done < total:
                 chunk = min(CHUNK_STEPS, total - done)
                 built.readout.run(condition=RunSteps(num_steps=chunk), run_cfg=config)
@@ -119,11 +123,8 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, prog
                 before = recorder.samples_done
                 recorder.drain(done)
                 bar.update(recorder.samples_done - before)
-            saturation = [int(n.saturation.get()[0]) for n in built.neurons]
-            saturation.append(int(built.readout.saturation.get()[0]))
-        finally:
-            if built.readout.runtime is not None:
-                built.readout.stop()
+        saturation = [int(n.saturation.get()[0]) for n in built.neurons]
+        saturation.append(int(built.readout.saturation.get()[0]))
     return SimulationResult(
         spikes=recorder.spikes,
         scores=recorder.scores,

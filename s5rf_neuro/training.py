@@ -13,9 +13,10 @@ Recipe (docs/design.md §2, Huber et al. 2025):
 - every epoch: shuffled mini-batches (the last incomplete batch is dropped),
   augmentations, then test accuracy and spikes per sample; the checkpoint is
   rewritten atomically after each epoch, with the optimiser state in
-  `extra`, so `--resume` continues from the last complete epoch, and one JSON
-  line of metrics is appended to `<checkpoint stem>.metrics.jsonl`
-  (losses, accuracies, spikes and synaptic operations per sample);
+  `extra`, so `--resume` continues from the last complete epoch, and so is
+  `<checkpoint stem>.metrics.jsonl`, one JSON line of metrics per epoch
+  (losses, accuracies, spikes and synaptic operations per sample), kept
+  consistent with the checkpoint (`s5rf_neuro.training_output`);
 - `synops_penalty` W ≥ 0 adds W × (synaptic operations per sample ÷ dense
   MACs per sample of the same network) to the loss, counted as the hardware
   counters count them and differentiable through the surrogate spike (see
@@ -41,7 +42,6 @@ checkpoint.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -53,17 +53,18 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from s5rf_neuro.atomic import write_text_atomic
 from s5rf_neuro.checkpoint import Checkpoint, save_checkpoint
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.data import DatasetInfo, SpikeData, dataset_info, load_split, resolve_source
 from s5rf_neuro.data.augment import Augment, one_hot
 from s5rf_neuro.distributed import DistContext, all_reduce_sum, setup, teardown
 from s5rf_neuro.errors import ConfigError, DataError
+from s5rf_neuro.interrupts import signals_deferred
 from s5rf_neuro.model import S5RFClassifier
 from s5rf_neuro.records import record_from_dict
 from s5rf_neuro.synops import synaptic_ops
 from s5rf_neuro.terminal import show_progress
+from s5rf_neuro.training_output import earlier_lines, json_line, metrics_path, write_log
 
 ParamTransform = Callable[[dict[str, torch.Tensor]], Mapping[str, torch.Tensor]]
 
@@ -142,12 +143,6 @@ DIGITS_DEFAULT: dict[str, Any] = {
     "config": {"num_layers": 2, "num_neurons": 128, "num_blocks": 8, "eta_min": 0.05, "eta_max": 1.0},
     "recipe": {"batch_size": 32, "epochs": 30, "lr": 0.004, "lr_ssm": 0.002},
 }
-
-
-def metrics_path(checkpoint_path: str | Path) -> Path:
-    """Where the per-epoch metrics of a checkpoint go: `<stem>.metrics.jsonl` next to it."""
-    path = Path(checkpoint_path)
-    return path.with_name(path.stem + ".metrics.jsonl")
 
 
 def parameter_groups(model: nn.Module, recipe: Recipe) -> list[dict[str, Any]]:
@@ -287,20 +282,6 @@ def _activity_metrics(result: Evaluation) -> dict[str, Any]:
             "synaptic_ops_per_sample": result.total_synaptic_ops, "synaptic_ops_per_layer": result.synaptic_ops}
 
 
-def _truncate_log(log: Path, epochs_done: int) -> None:
-    """Keep only the metrics lines of the epochs the (resumed) checkpoint holds; a fresh run starts empty."""
-    kept = []
-    if epochs_done and log.is_file():
-        for line in log.read_text().splitlines():
-            try:
-                epoch = json.loads(line).get("epoch", 0)
-            except (ValueError, AttributeError):
-                continue  # a line cut short by an interruption
-            if epoch <= epochs_done:
-                kept.append(line + "\n")
-    write_text_atomic(log, "".join(kept))
-
-
 def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, recipe: Recipe,
           out_path: str | Path, dataset: DatasetInfo, *, ctx: DistContext | None = None,
           resume_state: Mapping[str, Any] | None = None, param_transform: ParamTransform | None = None,
@@ -330,14 +311,17 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
     log = metrics_path(out_path)
     if ctx.is_main:
         out_path.parent.mkdir(parents=True, exist_ok=True)
-        _truncate_log(log, start_epoch)
+    log_lines = earlier_lines(log, start_epoch) if ctx.is_main else []
     augment, num_classes = recipe.augment, train_data.num_classes
     metrics: dict[str, Any] = dict(resume_state.get("metrics", {})) if resume_state else {}
 
     def save(metrics: dict[str, Any], epochs_done: int) -> None:
+        """The checkpoint, then the metrics log that matches it; an interruption waits until both are written."""
         state = {"optimizer": optimizer.state_dict(), "epoch": epochs_done, "step": step, "train_time_s": elapsed,
                  "recipe": recipe.to_dict(), "metrics": metrics, **(extra or {})}
-        save_checkpoint(out_path, model, dataset, metrics, extra=state)
+        with signals_deferred():
+            save_checkpoint(out_path, model, dataset, metrics, extra=state)
+            write_log(log, log_lines)
 
     for epoch in range(start_epoch, recipe.epochs):
         began = time.perf_counter()
@@ -378,9 +362,8 @@ def train(model: S5RFClassifier, train_data: SpikeData, test_data: SpikeData, re
                 tqdm.write(f"epoch {epoch + 1}/{recipe.epochs}: loss {metrics['train_loss']:.4f}, train acc "
                            f"{metrics['train_accuracy']:.4f}, test acc {accuracy:.4f}, "
                            f"{result.total_synaptic_ops:,.0f} synaptic ops / sample, {elapsed:.1f} s")
+            log_lines.append(json_line(metrics))
             save(metrics, epoch + 1)
-            with log.open("a") as fh:
-                fh.write(json.dumps(metrics) + "\n")
     if start_epoch >= recipe.epochs:  # nothing to train (0 epochs, or resumed after the last one)
         result = evaluate_activity(model, test_data, recipe.eval_batch_size, ctx.device, param_transform, ctx)
         metrics = {**metrics, "epoch": recipe.epochs, **_activity_metrics(result), "train_time_s": round(elapsed, 3)}

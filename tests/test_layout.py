@@ -42,7 +42,7 @@ def test_room_imports_follow_the_data_flow(room: str) -> None:
     assert violations == []
 
 
-LEAVES = ("s5rf_neuro.errors", "s5rf_neuro.atomic", "s5rf_neuro.records", "s5rf_neuro.terminal")
+LEAVES = ("s5rf_neuro.errors", "s5rf_neuro.atomic", "s5rf_neuro.records", "s5rf_neuro.terminal", "s5rf_neuro.interrupts")
 """Dependency-free modules of the model package that every room may import."""
 
 
