@@ -4,6 +4,7 @@ s5rf-report."""
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.data.registry import EMBEDDED, KINDS
@@ -75,3 +76,13 @@ def source_for(parser: argparse.ArgumentParser, args: argparse.Namespace, datase
             parser.error(f"argument --data-dir: the recorded data set ({source['kind']}) has no data directory")
         source["root"] = args.data_dir
     return source
+
+
+def given_source(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 recorded: Callable[[], DatasetInfo | None], model: str) -> dict | None:
+    """The data source the options choose, or None when no data option is given (the caller then uses the
+    data set `model` records). `recorded` loads that record; it is called only for --data-dir or binning
+    options without --data."""
+    if args.data is None and all(getattr(args, option) is None for option in ("data_dir",) + _BINNING_OPTIONS):
+        return None
+    return source_for(parser, args, None if args.data is not None else recorded(), model)

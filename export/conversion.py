@@ -40,13 +40,18 @@ class Conversion:
     network: Network
     report: QuantReport | None
     calibration_samples: int
+    data_source: dict[str, Any] | None = None
+    """The `load_split` source given in place of the checkpoint's data set (None: the recorded one)."""
 
 
-def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Conversion:
+def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0,
+            data_source: dict[str, Any] | None = None) -> Conversion:
     """Load the checkpoint, discretise it and (fixed-point target) quantise it.
 
     calibrate: number of training samples whose simulated peak states set the
     state scales; 0 bounds them from the weights instead.
+    data_source: a `load_split` source to use instead of the checkpoint's data set
+    (for calibration and the accuracy figures), e.g. for an imported model that records none.
     """
     checkpoint = load_checkpoint(checkpoint_path)
     model = checkpoint.build_model()
@@ -57,19 +62,22 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0) -> Co
     }
     float_network = discretise(model, metadata)
     if not target.quantized:
-        return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0)
+        return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0,
+                          data_source)
     calibration = None
     if calibrate > 0:
-        calibration = load_split_of(checkpoint, "train").inputs[:calibrate]
+        calibration = load_split_of(checkpoint, "train", data_source).inputs[:calibrate]
     network, report = quantise(float_network, target, calibration)
     used = 0 if calibration is None else len(calibration)
-    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used)
+    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used, data_source)
 
 
-def load_split_of(checkpoint: Checkpoint, split: str):
-    """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
+def load_split_of(checkpoint: Checkpoint, split: str, data_source: dict[str, Any] | None = None):
+    """The `split` of `data_source`, else of the checkpoint's data set (DataError when it cannot be loaded)."""
     from s5rf_neuro.data.registry import load_split
 
+    if data_source is not None:
+        return load_split(data_source, split)
     source = checkpoint.dataset.recorded_source
     if source is None:
         raise DataError("the checkpoint records no data source")

@@ -19,7 +19,6 @@ not its name.
 
 from __future__ import annotations
 
-import math
 import os
 import zipfile
 from pathlib import Path
@@ -74,7 +73,9 @@ def eqx_leaf_specs(config: S5RFConfig) -> list[LeafSpec]:
 
 
 def _read_eqx(path: Path, config: S5RFConfig) -> dict[str, np.ndarray]:
-    """The `.npz`-layout arrays of an `.eqx` file, each neuron layer's step_rescale folded into log_step."""
+    """The `.npz`-layout arrays of an `.eqx` file. The scalar leaves are checked for their type only, except
+    apply_skip, which must match the configuration: the published forward pass does not use step_rescale,
+    and keep_imag, dropout and the readout width come from the configuration."""
     specs = eqx_leaf_specs(config)
     records = dict(zip((spec.name for spec in specs), read_leaves(path, specs)))
     index = {spec.name: i for i, spec in enumerate(specs)}
@@ -88,12 +89,6 @@ def _read_eqx(path: Path, config: S5RFConfig) -> dict[str, np.ndarray]:
         if not np.all(np.isfinite(value)):
             raise FormatError(f"{path}: record {index[key]} ({key}) holds NaN or infinite values")
         values[key] = value
-    for i in range(config.num_layers):
-        name = f"neuron_layers.{i}.step_rescale"
-        rescale = float(records[name])
-        if not (math.isfinite(rescale) and rescale > 0):
-            raise FormatError(f"{path}: record {index[name]} ({name}) is {rescale}, expected a positive number")
-        values[f"neuron_layers.{i}.log_step"] = values[f"neuron_layers.{i}.log_step"] + math.log(rescale)
     return values
 
 

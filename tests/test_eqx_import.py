@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -39,8 +38,7 @@ def eqx_leaves(params: dict[str, np.ndarray], step_rescale: float = 1.0, apply_s
     for i in range(L):
         leaves += [params[f"dense_layers.{i}.B"], True]
     for i in range(L):
-        log_step = params[f"neuron_layers.{i}.log_step"] - np.float32(math.log(step_rescale))
-        leaves += [params[f"neuron_layers.{i}.Lambda"], log_step, True, step_rescale]
+        leaves += [params[f"neuron_layers.{i}.Lambda"], params[f"neuron_layers.{i}.log_step"], True, step_rescale]
     return leaves + [0.1, False, params["output_dense.B"], False, params["li.tau"], O, apply_skip, False]
 
 
@@ -62,7 +60,7 @@ def test_eqx_and_npz_import_compute_the_same_function(tmp_path: Path, discretiza
     params = reference_params(rng)
     npz = tmp_path / "params.npz"
     np.savez(npz, **params)
-    # The step_rescale leaf multiplies Δ: the .eqx stores log Δ − log 2 and rescale 2, the .npz log Δ.
+    # The published forward pass ignores step_rescale (Δ = exp(log_step)), so a rescale of 2 changes nothing.
     eqx = write_eqx(tmp_path / "model.eqx", eqx_leaves(params, step_rescale=2.0))
     from_npz = load_reference(npz, config(discretization), dtype=torch.float64)
     from_eqx = load_reference(eqx, config(discretization), dtype=torch.float64)
