@@ -73,16 +73,25 @@ def eqx_leaf_specs(config: S5RFConfig) -> list[LeafSpec]:
 
 
 def _read_eqx(path: Path, config: S5RFConfig) -> dict[str, np.ndarray]:
-    """The `.npz`-layout arrays of an `.eqx` file. The scalar leaves are checked for their type only, except
-    apply_skip, which must match the configuration: the published forward pass does not use step_rescale,
-    and keep_imag, dropout and the readout width come from the configuration."""
+    """The `.npz`-layout arrays of an `.eqx` file.
+
+    The scalar leaves the configuration also states (keep_imag of every layer, apply_skip, the readout
+    width li.dim) must agree with it; the others are checked for their type only (the published forward
+    pass does not use step_rescale, and dropout is off in an imported model).
+    """
     specs = eqx_leaf_specs(config)
     records = dict(zip((spec.name for spec in specs), read_leaves(path, specs)))
     index = {spec.name: i for i, spec in enumerate(specs)}
-    skip = bool(records["apply_skip"])
-    if skip != config.apply_skip:
-        raise FormatError(f"{path}: record {index['apply_skip']} (apply_skip) is {skip}, "
-                          f"but the configuration says apply_skip={config.apply_skip}")
+    stated: dict[str, tuple[str, Any]] = {"apply_skip": ("apply_skip", config.apply_skip),
+                                          "li.dim": ("output_dim", config.output_dim)}
+    for i in range(config.num_layers):
+        for leaf in (f"dense_layers.{i}.keep_imag", f"neuron_layers.{i}.keep_imag"):
+            stated[leaf] = ("keep_imag", config.keep_imag)
+    for leaf, (field, expected) in stated.items():
+        value = records[leaf].item()
+        if value != expected:
+            raise FormatError(f"{path}: record {index[leaf]} ({leaf}) is {value}, "
+                              f"but the configuration says {field}={expected}")
     values = {}
     for key in reference_shapes(config):
         value = records[key].astype(np.float64)

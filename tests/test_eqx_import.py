@@ -136,6 +136,13 @@ def test_records_that_do_not_match_the_configuration_are_named(tmp_path: Path) -
 
     message = eqx_error(write_eqx(path, eqx_leaves(params, apply_skip=False)))
     assert "record 24 (apply_skip) is False, but the configuration says apply_skip=True" in message
+    imag = list(leaves)
+    imag[12] = False
+    message = eqx_error(write_eqx(path, imag))
+    assert "record 12 (neuron_layers.1.keep_imag) is False, but the configuration says keep_imag=True" in message
+    width = list(leaves)
+    width[23] = O + 1
+    assert "record 23 (li.dim) is 4, but the configuration says output_dim=3" in eqx_error(write_eqx(path, width))
 
     nan = dict(params)
     nan["li.tau"] = np.full(O, np.nan, dtype=np.float32)
