@@ -1,11 +1,13 @@
-"""Command-line options that choose a data set, shared by s5rf-train, s5rf-eval and s5rf-run."""
+"""Command-line options that choose a data set, shared by s5rf-train, s5rf-eval, s5rf-run, s5rf-export and
+s5rf-report."""
 
 from __future__ import annotations
 
 import argparse
+from typing import Callable
 
 from s5rf_neuro.data.info import DatasetInfo
-from s5rf_neuro.data.registry import KINDS
+from s5rf_neuro.data.registry import EMBEDDED, KINDS
 from s5rf_neuro.data.spike_files import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
 from s5rf_neuro.errors import DataError
 
@@ -16,7 +18,9 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     """--data, --data-dir and the binning options (all default to None: "not given")."""
     group = parser.add_argument_group("data")
     group.add_argument("--data", choices=KINDS, default=None,
-                       help="data set (default: the embedded scikit-learn digits)")
+                       help="data set (default: the embedded scikit-learn digits as spikes; sdigits: the same "
+                            "digits read pixel by pixel as real values, T = 64; psdigits: sdigits with a fixed "
+                            "pixel permutation)")
     group.add_argument("--data-dir", default=None,
                        help="directory with the HDF5 files (shd_train.h5 ..., ssc_*.h5, spoken_digits_*.h5)")
     group.add_argument("--binning", choices=("duration", "fixed"), default=None,
@@ -32,11 +36,11 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
 def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, kind: str | None) -> dict:
     """The data source dict of the parsed options for data set `kind`; argparse errors name the option."""
     kind = kind or "digits"
-    if kind == "digits":
+    if kind in EMBEDDED:
         for option in ("data_dir",) + _BINNING_OPTIONS:
             if getattr(args, option) is not None:
-                parser.error(f"argument --{option.replace('_', '-')}: not used by --data digits")
-        return {"kind": "digits"}
+                parser.error(f"argument --{option.replace('_', '-')}: not used by --data {kind}")
+        return {"kind": kind}
     if not args.data_dir:
         parser.error(f"argument --data-dir: required for --data {kind}")
     for option in ("bins", "bin_ms", "time_steps", "channels"):
@@ -68,7 +72,17 @@ def source_for(parser: argparse.ArgumentParser, args: argparse.Namespace, datase
     if source is None:
         raise DataError(f"{model}: the file records no data set; give --data ({', '.join(KINDS)})")
     if args.data_dir is not None:
-        if source["kind"] == "digits":
-            parser.error("argument --data-dir: the recorded data set (digits) has no data directory")
+        if source["kind"] in EMBEDDED:
+            parser.error(f"argument --data-dir: the recorded data set ({source['kind']}) has no data directory")
         source["root"] = args.data_dir
     return source
+
+
+def given_source(parser: argparse.ArgumentParser, args: argparse.Namespace,
+                 recorded: Callable[[], DatasetInfo | None], model: str) -> dict | None:
+    """The data source the options choose, or None when no data option is given (the caller then uses the
+    data set `model` records). `recorded` loads that record; it is called only for --data-dir or binning
+    options without --data."""
+    if args.data is None and all(getattr(args, option) is None for option in ("data_dir",) + _BINNING_OPTIONS):
+        return None
+    return source_for(parser, args, None if args.data is not None else recorded(), model)

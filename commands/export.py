@@ -2,15 +2,18 @@
 
     s5rf-export model.ckpt [--target loihi2|float] [-o OUT/] [--calibrate N] [--force]
                 [--test-samples N] [--validate N] [--input-bits N] [--input-scale X] [--input-clip]
+                [--data KIND [--data-dir DIR]]
 
 Loads the checkpoint, discretises it, quantises it for a fixed-point target,
 and writes OUT/model.nir and OUT/export.json (per-layer quantisation report,
 target, software versions, accuracy, validation). Before anything is
 published the written .nir is read back and must equal the network exactly;
 with --validate N, N test samples also run through Lava and its spikes must
-equal the golden simulator's. A model trained on real-valued inputs exports
-with graded inputs (docs/design.md §5a): payloads of --input-bits bits at one
-scale, chosen from the training data's largest value or given with
+equal the golden simulator's. Calibration, accuracy and validation use the
+data set recorded in the checkpoint, or the one given with --data (an
+imported checkpoint records none). A model trained on real-valued inputs
+exports with graded inputs (docs/design.md §5a): payloads of --input-bits bits
+at one scale, chosen from the training data's largest value or given with
 --input-scale. Exit code 0 only for a valid export; 1 when a check fails
 (nothing is written); 2 for bad input; 130 or 143 when SIGINT or SIGTERM stops
 it. OUT is published in one step (`export.export_dir`): it holds the old
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._data_args import add_data_options, given_source
 from s5rf_neuro.commands._input_args import add_input_options, input_options_from
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
@@ -65,6 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run N test samples through Lava and compare with the golden simulator and the float model",
     )
     add_input_options(parser)
+    add_data_options(parser)
     return parser
 
 
@@ -81,25 +86,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.checkpoint.is_file():
         parser.error(f"checkpoint {args.checkpoint}: no such file")
     output = args.output or args.checkpoint.with_name(f"{args.checkpoint.stem}-{target.name}")
+    data_source = given_source(parser, args, lambda: _recorded_dataset(args.checkpoint), str(args.checkpoint))
 
     from s5rf_neuro.export.export_dir import ExportDir
 
     started = time.perf_counter()
     directory = ExportDir(output, force=args.force)
     try:
-        code = _export(args, inputs, target, directory, started)
+        code = _export(args, inputs, target, directory, started, data_source)
     finally:
         directory.discard()
     return code
 
 
-def _export(args: argparse.Namespace, inputs: InputOptions, target, directory, started: float) -> int:
+def _recorded_dataset(checkpoint: Path):
+    from s5rf_neuro.checkpoint import load_checkpoint
+
+    return load_checkpoint(checkpoint).dataset
+
+
+def _export(args: argparse.Namespace, inputs: InputOptions, target, directory, started: float,
+            data_source: dict[str, Any] | None) -> int:
     from s5rf_neuro.export.accuracy import accuracy_on_test_set, lava_agreement
     from s5rf_neuro.export.conversion import convert, layer_summary
     from s5rf_neuro.export.nir_io import read_nir, write_nir
     from s5rf_neuro.hardware.network import networks_identical
 
-    conversion = convert(args.checkpoint, target, args.calibrate, inputs)
+    conversion = convert(args.checkpoint, target, args.calibrate, inputs, data_source)
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
     read_back = read_nir(staged_nir)
     problems = []

@@ -1,7 +1,9 @@
 """s5rf-import: turn parameters trained with the published JAX S5-RF implementation into a checkpoint.
 
-params.npz holds the reference parameter layout (docs/design.md §2); config.json the
-S5RFConfig fields of that run (input_dim, output_dim, num_neurons, ...).
+The parameters are either an .npz of the reference parameter layout (docs/design.md §2) or the
+.eqx file `equinox.tree_serialise_leaves` writes of the published classifier (told apart by
+their first bytes); config.json holds the S5RFConfig fields of that run (input_dim,
+output_dim, num_neurons, ...).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from s5rf_neuro.records import read_json_object
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="s5rf-import", description=__doc__)
-    parser.add_argument("params", help="reference parameters (.npz)")
+    parser.add_argument("params", help="reference parameters (.npz or .eqx)")
     parser.add_argument("--config", required=True, help="JSON file with the S5RFConfig fields of the run")
     parser.add_argument("-o", "--output", required=True, help="checkpoint to write (.ckpt)")
     parser.add_argument("--dataset", help="JSON file with the data set description to store "

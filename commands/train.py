@@ -67,8 +67,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", default=None,
                         help="checkpoint to write (default: model.ckpt, or the --resume checkpoint)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
-                        help="paper settings: shd (2x128 neurons, 32 blocks, batch 32, 20 epochs) or "
-                             "ssc (4x512, 16 blocks, batch 128, 80 epochs, CutMix)")
+                        help="paper settings: shd (2x128 neurons, 32 blocks, batch 32, 20 epochs), "
+                             "ssc (4x512, 16 blocks, batch 128, 80 epochs, CutMix) or smnist (the sMNIST recipe "
+                             "on --data sdigits: 2x128, 8 blocks, zoh, batch 64, 150 epochs for this small twin)")
     parser.add_argument("--resume", metavar="CKPT", default=None, help="continue training from this checkpoint")
     parser.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:N (default cpu)")
     parser.add_argument("--threads", type=positive_int, default=None, help="CPU threads for torch (default: torch's)")

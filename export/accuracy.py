@@ -20,15 +20,20 @@ def accuracy(network: Network, inputs: np.ndarray, labels: np.ndarray, progress:
 
 
 def accuracy_on_test_set(conversion: Conversion, samples: int | None, progress: bool) -> dict[str, Any]:
-    """Float and (fixed-point target) integer accuracy on the checkpoint's test set.
+    """Float and (fixed-point target) integer accuracy on the checkpoint's test set, or on the
+    conversion's `data_source` when one was given.
 
     samples: how many test samples (None: all). Returns {"available": False,
-    "reason": ...} when the test data cannot be loaded.
+    "reason": ...} when the recorded test data cannot be loaded; given data that cannot be
+    loaded or does not fit the network raises DataError.
     """
     try:
-        data = load_split_of(conversion.checkpoint, "test")
+        data = load_split_of(conversion.checkpoint, "test", conversion.data_source)
     except DataError as err:
+        if conversion.data_source is not None:
+            raise
         return {"available": False, "reason": str(err)}
+    data.check_fits(str(conversion.path), conversion.network.input_dim, conversion.network.output_dim)
     inputs, labels = data.inputs[:samples], data.labels[:samples]
     recorded = conversion.checkpoint.metrics.get("test_accuracy")
     result: dict[str, Any] = {
@@ -61,7 +66,7 @@ def lava_agreement(conversion: Conversion, network: Network, samples: int, progr
     from s5rf_neuro.hardware.backends import LAVA_CPU
     from s5rf_neuro.hardware.lava_run import run_lava
 
-    data = load_split_of(conversion.checkpoint, "test")
+    data = load_split_of(conversion.checkpoint, "test", conversion.data_source)
     inputs = data.inputs[:samples]
     payloads = network_inputs(network, inputs, f"{data.name or 'data set'} test split").values
     golden = simulate(network, payloads)

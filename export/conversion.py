@@ -43,6 +43,8 @@ class Conversion:
     calibration_samples: int
     calibration_clipped: int = 0
     """Calibration input values clipped to the graded payload range (only with clipping configured)."""
+    data_source: dict[str, Any] | None = None
+    """The `load_split` source given in place of the checkpoint's data set (None: the recorded one)."""
 
     @property
     def input_format(self) -> InputFormat:
@@ -51,12 +53,14 @@ class Conversion:
 
 
 def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0,
-            inputs: InputOptions = InputOptions()) -> Conversion:
+            inputs: InputOptions = InputOptions(), data_source: dict[str, Any] | None = None) -> Conversion:
     """Load the checkpoint, discretise it and (fixed-point target) quantise it.
 
     calibrate: number of training samples whose simulated peak states set the
     state scales; 0 bounds them from the weights instead. inputs: the graded
-    input options (`input_format`).
+    input options (`input_format_of`).
+    data_source: a `load_split` source to use instead of the checkpoint's data set
+    (for calibration and the accuracy figures), e.g. for an imported model that records none.
     """
     checkpoint = load_checkpoint(checkpoint_path)
     model = checkpoint.build_model()
@@ -65,37 +69,41 @@ def convert(checkpoint_path: Path, target: TargetSpec, calibrate: int = 0,
         "dataset": checkpoint.dataset.to_dict(),
         "checkpoint_metrics": {key: value for key, value in checkpoint.metrics.items() if key == "test_accuracy"},
     }
-    input_format, train = input_format_of(checkpoint, inputs)
+    input_format, train = input_format_of(checkpoint, inputs, data_source)
     float_network = discretise(model, metadata, input_format)
     if not target.quantized:
-        return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0)
+        return Conversion(checkpoint, checkpoint_path, model, target, float_network, float_network, None, 0, 0,
+                          data_source)
     calibration, clipped = None, 0
     if calibrate > 0:
-        train = train if train is not None else load_split_of(checkpoint, "train")
+        train = train if train is not None else load_split_of(checkpoint, "train", data_source)
         calibration = train.inputs[:calibrate]
         if input_format.graded:
             prepared = quantise_inputs(calibration, input_format, f"{train.name or 'data set'} train split (calibration)")
             calibration, clipped = prepared.values, prepared.clipped
     network, report = quantise(float_network, target, calibration)
     used = 0 if calibration is None else len(calibration)
-    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used, clipped)
+    return Conversion(checkpoint, checkpoint_path, model, target, float_network, network, report, used, clipped,
+                      data_source)
 
 
-def input_format_of(checkpoint: Checkpoint, options: InputOptions) -> tuple[InputFormat, Any]:
+def input_format_of(checkpoint: Checkpoint, options: InputOptions,
+                    data_source: dict[str, Any] | None = None) -> tuple[InputFormat, Any]:
     """The input format of the checkpoint's model, and its training split when it was loaded for it.
 
     Real-valued training inputs (a float dtype) make graded inputs, their
     scale from the largest training value unless `options.scale` is given;
     integer inputs are spikes. With a scale given the data is not read. When
-    the training data cannot be loaded the model takes spikes, unless a
-    graded option asks for graded inputs. Raises `DataError` for graded
-    options on spike data, or training data the payload cannot carry.
+    the training data (`data_source`, else the recorded one) cannot be loaded
+    the model takes spikes, unless a graded option asks for graded inputs.
+    Raises `DataError` for graded options on spike data, or training data the
+    payload cannot carry.
     """
     bits = DEFAULT_INPUT_BITS if options.bits is None else options.bits
     if options.scale is not None:
         return graded_format(None, "--input-scale", bits, options.scale, options.clip), None
     try:
-        train = load_split_of(checkpoint, "train")
+        train = load_split_of(checkpoint, "train", data_source)
     except DataError as err:
         if options.given:
             raise DataError(f"--input-bits/--input-clip: cannot choose the graded input scale ({err}); "
@@ -110,10 +118,12 @@ def input_format_of(checkpoint: Checkpoint, options: InputOptions) -> tuple[Inpu
     return graded_format(train.inputs, where, bits, None, options.clip), train
 
 
-def load_split_of(checkpoint: Checkpoint, split: str):
-    """The `split` of the checkpoint's data set (DataError when it cannot be loaded)."""
+def load_split_of(checkpoint: Checkpoint, split: str, data_source: dict[str, Any] | None = None):
+    """The `split` of `data_source`, else of the checkpoint's data set (DataError when it cannot be loaded)."""
     from s5rf_neuro.data.registry import load_split
 
+    if data_source is not None:
+        return load_split(data_source, split)
     source = checkpoint.dataset.recorded_source
     if source is None:
         raise DataError("the checkpoint records no data source")

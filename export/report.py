@@ -32,6 +32,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from s5rf_neuro.atomic import write_text_atomic
+from s5rf_neuro.data.registry import EMBEDDED
 from s5rf_neuro.errors import ReportError, TargetError
 from s5rf_neuro.export import report_plots
 from s5rf_neuro.export.quantisation_report import QuantReport
@@ -591,8 +592,9 @@ def write_report(
     if data_source is not None:
         subject.data_source = data_source
     elif data_dir is not None and subject.data_source is not None:
-        if subject.data_source.get("kind") == "digits":
-            raise ReportError(f"{subject.name}: its data set (digits) has no data directory to replace")
+        if subject.data_source.get("kind") in EMBEDDED:
+            raise ReportError(f"{subject.name}: its data set ({subject.data_source['kind']}) has no data directory "
+                              "to replace")
         subject.data_source = {**subject.data_source, "root": str(data_dir)}
     inputs, labels, dataset = load_test_data(subject, samples)
     # refuses inputs the integer network cannot carry, naming the data set, before anything runs

@@ -3,18 +3,23 @@
 A source is a plain dict (stored in the checkpoint) saying how to rebuild the data:
 
 - ``{"kind": "digits"}`` (optional ``steps_per_row``, ``levels``): the embedded default;
+- ``{"kind": "sdigits"}`` and ``{"kind": "psdigits", "permutation": [64 pixel indices]}``: the
+  same digits read pixel by pixel as real values (`s5rf_neuro.data.sdigits`; without
+  ``permutation``, psdigits uses the default order, which `resolve_source` records);
 - ``{"kind": "shd" | "ssc" | "spoken-digits", "root": DIR, "binning": {...}, "channels": 140}``:
   files in the official SHD layout in DIR; see `s5rf_neuro.data.spike_files` for binnings.
 """
 
 from __future__ import annotations
 
-from s5rf_neuro.data import digits, spike_files
+from s5rf_neuro.data import digits, sdigits, spike_files
 from s5rf_neuro.data.base import SpikeData
 from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.errors import DataError
 
-KINDS = ("digits",) + tuple(spike_files.FILE_SETS)
+EMBEDDED = ("digits", "sdigits", "psdigits")
+"""Kinds built from data shipped with scikit-learn: no data directory."""
+KINDS = EMBEDDED + tuple(spike_files.FILE_SETS)
 
 
 def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
@@ -28,6 +33,13 @@ def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
     if kind == "digits":
         return {"kind": "digits", "steps_per_row": int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                 "levels": int(source.get("levels", digits.LEVELS))}
+    if kind == "sdigits":
+        return {"kind": "sdigits"}
+    if kind == "psdigits":
+        permutation = source.get("permutation")
+        if permutation is None:
+            return {"kind": "psdigits", "permutation": sdigits.default_permutation()}
+        return {"kind": "psdigits", "permutation": sdigits.check_permutation(permutation, "data source psdigits")}
     if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
@@ -46,6 +58,10 @@ def load_split(source: dict, split: str) -> SpikeData:
     if kind == "digits":
         return digits.load_digits_split(split, int(source.get("steps_per_row", digits.STEPS_PER_ROW)),
                                         int(source.get("levels", digits.LEVELS)))
+    if kind == "sdigits":
+        return sdigits.load_sdigits_split(split)
+    if kind == "psdigits":
+        return sdigits.load_sdigits_split(split, resolve_source(source)["permutation"])
     if kind in spike_files.FILE_SETS:
         if not source.get("root"):
             raise DataError(f"data source {kind}: no data directory given")
