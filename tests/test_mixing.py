@@ -1,0 +1,77 @@
+"""The mixing stage of a zoh first layer (V ≠ I) through every room: discretisation, quantisation,
+golden simulator, NIR and Lava."""
+
+from __future__ import annotations
+
+import dataclasses
+import numpy as np
+import pytest
+import torch
+
+from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.export.discretise import discretise
+from s5rf_neuro.hardware.golden import simulate
+from s5rf_neuro.hardware.network import FloatNetwork, FloatReadout
+from s5rf_neuro.model import S5RFClassifier
+
+SAMPLES = 24
+STEPS = 40
+
+
+def mixing_model(num_neurons: int, num_blocks: int, input_dim: int = 6, seed: int = 0) -> S5RFClassifier:
+    """A random HiPPO-initialised 2-layer model with a zoh first layer, input weights scaled up to spike often."""
+    torch.manual_seed(seed)
+    config = S5RFConfig(
+        input_dim=input_dim, output_dim=4, num_layers=2, num_neurons=num_neurons, num_blocks=num_blocks,
+        discretization="zoh", eta_min=0.01, eta_max=0.5,
+    )
+    model = S5RFClassifier(config).eval()
+    with torch.no_grad():
+        for layer in model.layers:
+            layer.input_weight_ri.mul_(20.0)
+    return model
+
+
+def spike_inputs(input_dim: int = 6, samples: int = SAMPLES, seed: int = 1) -> np.ndarray:
+    """Random spike counts 0…2, (samples, STEPS, input_dim) int64."""
+    return np.random.default_rng(seed).integers(0, 3, size=(samples, STEPS, input_dim)).astype(np.int64)
+
+
+def _single_layer(network: FloatNetwork, index: int) -> FloatNetwork:
+    layer = network.layers[index]
+    readout = FloatReadout(weight=np.zeros((1, layer.num_neurons)), decay=np.zeros(1))
+    return FloatNetwork(layers=(layer,), readout=readout)
+
+
+@pytest.mark.parametrize("num_neurons, num_blocks", [(8, 1), (16, 2), (24, 4), (32, 8)])
+def test_float_network_reproduces_the_mixing_model_layer_by_layer(num_neurons: int, num_blocks: int) -> None:
+    model = mixing_model(num_neurons, num_blocks)
+    mixing = model.layers[0].mixing
+    assert mixing is not None and float((mixing - torch.eye(num_neurons)).abs().max()) > 0.1
+    network = discretise(model)
+    first = network.layers[0]
+    assert first.mixing is not None and all(layer.mixing is None for layer in network.layers[1:])
+    block = num_neurons // num_blocks
+    outside = np.ones((num_neurons, num_neurons), bool)
+    for b in range(num_blocks):
+        outside[b * block : (b + 1) * block, b * block : (b + 1) * block] = False
+    assert not np.any(first.mixing.weight[outside])
+    inputs = spike_inputs()
+    double = model.double()
+    hidden = torch.from_numpy(inputs).double()
+    with torch.no_grad():
+        for index, layer in enumerate(double.layers):
+            expected = layer(hidden).numpy().astype(bool)
+            got = simulate(_single_layer(network, index), hidden.numpy().astype(np.int64)).spikes[0]
+            np.testing.assert_array_equal(got, expected, err_msg=f"layer {index}")
+            assert 0.02 < expected.mean() < 0.98, f"layer {index} spikes too rarely or too often to test"
+            hidden = torch.from_numpy(expected).double()
+        log_probs, _ = double.forward_with_spikes(torch.from_numpy(inputs).double())
+    result = simulate(network, inputs)
+    reference = torch.log_softmax(torch.from_numpy(result.scores), dim=-1).numpy()
+    np.testing.assert_allclose(reference, log_probs.numpy(), rtol=0, atol=1e-9)
+    # the same states compared with Re z > 1 directly (no mixing) spike differently: the stage matters
+    b_bar = np.abs(double.layers[0].discretise()[1].detach().numpy())
+    unmixed = dataclasses.replace(first, mixing=None, threshold=1.0 / b_bar)
+    assert not np.array_equal(simulate(_single_layer(network, 0), inputs).spikes[0],
+                              simulate(_single_layer(dataclasses.replace(network, layers=(unmixed,)), 0), inputs).spikes[0])
