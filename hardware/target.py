@@ -76,7 +76,8 @@ class TargetSpec:
     """Neuro cores per chip."""
     state_payload_bits: int = 16
     """Signed (two's complement) bits of the graded spike with which a state neuron of a mixing stage
-    sends Re x or Im x: the top bits of the state, `hardware.neuron.state_payload`. At most state_bits."""
+    sends Re x or Im x: the top bits of the state, `hardware.neuron.state_payload` (a payload wider
+    than the state carries the whole state)."""
 
     def __post_init__(self) -> None:
         """Refuse formats that no arithmetic here can execute (one `TargetError` naming the field).
@@ -107,10 +108,6 @@ class TargetSpec:
         if self.weight_exp_min > self.weight_exp_max:
             raise TargetError(
                 f"target {self.name}: weight_exp_min {self.weight_exp_min} exceeds weight_exp_max {self.weight_exp_max}"
-            )
-        if self.state_payload_bits > self.state_bits:
-            raise TargetError(
-                f"target {self.name}: state_payload_bits {self.state_payload_bits} exceeds state_bits {self.state_bits}"
             )
         if self.state_bits + self.decay_bits > EXACT_SUM_BITS:
             raise TargetError(
@@ -159,13 +156,13 @@ class TargetSpec:
 
     @property
     def state_payload_shift(self) -> int:
-        """Bits a state loses on its way into a state payload: state_bits − state_payload_bits."""
-        return self.state_bits - self.state_payload_bits
+        """Bits a state loses on its way into a state payload: state_bits − state_payload_bits, or 0."""
+        return max(0, self.state_bits - self.state_payload_bits)
 
     @property
     def state_payload_max(self) -> int:
         """Largest magnitude of a state payload (its most negative value; the largest is one less)."""
-        return 1 << (self.state_payload_bits - 1)
+        return 1 << (min(self.state_payload_bits, self.state_bits) - 1)
 
     def check_weights(self, owner: str, mantissas: np.ndarray, exponent: int, kind: str = "") -> None:
         """Refuse a connection whose mantissas or exponent the target cannot hold.

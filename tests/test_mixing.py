@@ -75,3 +75,27 @@ def test_float_network_reproduces_the_mixing_model_layer_by_layer(num_neurons: i
     unmixed = dataclasses.replace(first, mixing=None, threshold=1.0 / b_bar)
     assert not np.array_equal(simulate(_single_layer(network, 0), inputs).spikes[0],
                               simulate(_single_layer(dataclasses.replace(network, layers=(unmixed,)), 0), inputs).spikes[0])
+
+
+def test_integer_network_follows_the_float_mixing_network() -> None:
+    from s5rf_neuro.export.quantise import quantise
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    model = mixing_model(32, 4)
+    network = discretise(model)
+    inputs = spike_inputs(samples=64)
+    integer, report = quantise(network, LOIHI2, inputs)
+    stage = integer.layers[0].mixing
+    assert stage is not None and integer.layers[1].mixing is None
+    mixing_report = report.layers[0].mixing
+    assert mixing_report is not None and report.layers[1].mixing is None
+    assert mixing_report.neurons == 32 and mixing_report.synapses == stage.num_synapses <= 2 * 32 * 8
+    assert mixing_report.payload_bits == LOIHI2.state_payload_bits and mixing_report.weight_clip_fraction == 0.0
+    assert max(mixing_report.weight_mantissa_max_re, mixing_report.weight_mantissa_max_im) == LOIHI2.weight_max
+    assert mixing_report.weight_error_max < 0.02 * np.abs(network.layers[0].mixing.weight).max()
+    float_result, int_result = simulate(network, inputs), simulate(integer, inputs)
+    assert report.calibration is not None and sum(report.calibration.saturation) == 0
+    for index, (want, got) in enumerate(zip(float_result.spikes, int_result.spikes)):
+        assert want.mean() > 0.02
+        assert np.mean(want != got) < 0.02, f"layer {index}: integer spikes stray from the float ones"
+    assert np.mean(float_result.predictions == int_result.predictions) > 0.9
