@@ -99,3 +99,30 @@ def test_integer_network_follows_the_float_mixing_network() -> None:
         assert want.mean() > 0.02
         assert np.mean(want != got) < 0.02, f"layer {index}: integer spikes stray from the float ones"
     assert np.mean(float_result.predictions == int_result.predictions) > 0.9
+
+
+def test_nir_round_trip_is_bit_exact_with_stock_nodes(tmp_path) -> None:
+    import nir
+
+    from s5rf_neuro.export.nir_io import read_nir, write_nir
+    from s5rf_neuro.export.quantise import quantise
+    from s5rf_neuro.hardware.network import networks_identical
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    network = discretise(mixing_model(16, 2))
+    integer, _ = quantise(network, LOIHI2)
+    inputs = spike_inputs()
+    for name, written in (("float", network), ("int", integer)):
+        path = tmp_path / f"{name}.nir"
+        write_nir(written, path)
+        back = read_nir(path)
+        assert networks_identical(written, back), name
+        assert back.layers[0].mixing is not None and back.layers[1].mixing is None
+        np.testing.assert_array_equal(simulate(back, inputs).spikes[0], simulate(written, inputs).spikes[0])
+        graph = nir.read(path)
+        layer = graph.nodes["layer_0"]
+        assert {type(node).__name__ for node in layer.nodes.values()} <= {"Input", "Output", "Linear", "LI", "Scale", "Threshold"}
+        assert ("state_re", "mixing_re") in layer.edges and ("state_im", "mixing_im") in layer.edges
+        assert ("mixing_re", "spike") in layer.edges and ("mixing_im", "spike") in layer.edges
+        assert ("state_re", "spike") not in layer.edges and ("state_re", "spike") in graph.nodes["layer_1"].edges
+        assert layer.nodes["mixing_re"].weight.shape == (16, 16)
