@@ -39,9 +39,12 @@ Choices (docs/design.md §5 leaves them to this module):
   payloads are p ≈ x·2^(n − shift), shift = target.state_payload_shift, so
   stage B's weights per payload unit are M·2^(shift − n), quantised per
   connection (the real-state and the imaginary-state matrix) for LSBs of
-  2^-m units of y; m is the largest exponent with 2·max θ·2^m within the
-  state range and both connections' exponents ≤ weight_exp_max. Stage A
-  has no threshold, so only its peak and exponents set n.
+  2^-m units of y; m is the largest exponent with 2·max θ·2^m and the
+  largest v any payloads can produce (Σ_j |weights|·largest payload) within
+  the state range, and both connections' exponents ≤ weight_exp_max: v
+  never saturates (up to mantissa rounding) and Lava's int32 accumulator
+  cannot overflow. Stage A has no threshold, so only its peak and
+  exponents set n.
 - Saturation. With calibration inputs the integer network is also simulated
   on them; saturation beyond `max_saturation_fraction` of the state updates
   is a `TargetError`.
@@ -279,7 +282,7 @@ def _quantise_layer(
         _check_connection(f"{name} {part} weights", conn, exponent, n, target, warnings)
     mixing, mixing_report = None, None
     if layer.mixing is not None:
-        mixing, mixing_report = _quantise_mixing(name, original, layer, gain, n, headroom_bits, target, warnings)
+        mixing, mixing_report = _quantise_mixing(name, original, layer, gain, n, target, warnings)
     # the threshold is in LSBs of the state, or of v for a mixing layer
     threshold_scale = scale if mixing is None else mixing.state_scale
     threshold = np.round(layer.threshold * threshold_scale).astype(np.int64)
@@ -350,7 +353,6 @@ def _quantise_mixing(
     layer: FloatLayer,
     gain: np.ndarray,
     state_exponent: int,
-    headroom_bits: int,
     target: TargetSpec,
     warnings: list[str],
 ) -> tuple[IntMixing, MixingQuantisation]:
@@ -362,7 +364,9 @@ def _quantise_mixing(
     # the gauged rows lie within the full mantissa scale: at most 2^(1−bits) per unit, per_payload times that here
     cap = 1 - target.weight_bits + shift - state_exponent
     exponents = [None if e is None else min(e, cap) for e in (_float_exponent(part, target) for part in parts)]
-    m = _state_exponent(0.0, float(layer.threshold.max(initial=0.0)), exponents, f"{name} mixing", headroom_bits, target)
+    # v cannot leave the state range whatever the payloads: its bound, not a measured peak, sets m
+    bound = float((np.abs(parts[0]) + np.abs(parts[1])).sum(axis=1).max(initial=0.0)) * target.state_payload_max
+    m = _state_exponent(bound, float(layer.threshold.max(initial=0.0)), exponents, f"{name} mixing", 0, target)
     conns = [_quantise_connection(part, exponent, m, target) for part, exponent in zip(parts, exponents)]
     for part, conn, exponent in zip(("real-state", "imaginary-state"), conns, exponents):
         _check_connection(f"{name} mixing {part} weights", conn, exponent, m, target, warnings)

@@ -177,6 +177,7 @@ class _LayerSizes:
             return
         if not isinstance(mixing, kind):
             raise TypeError(f"mixing: expected a {kind.__name__} or None, got {type(mixing).__name__}")
+        _require(not self.skip, "a layer with a mixing stage cannot be a skip layer (only a first layer mixes)")
         size = mixing.weight_parts()[0].shape[0]
         _require(size == self.num_neurons,
                  f"mixing has {size} neurons, but the layer has {self.num_neurons} states to mix")

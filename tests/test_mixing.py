@@ -126,3 +126,28 @@ def test_nir_round_trip_is_bit_exact_with_stock_nodes(tmp_path) -> None:
         assert ("mixing_re", "spike") in layer.edges and ("mixing_im", "spike") in layer.edges
         assert ("state_re", "spike") not in layer.edges and ("state_re", "spike") in graph.nodes["layer_1"].edges
         assert layer.nodes["mixing_re"].weight.shape == (16, 16)
+
+
+def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
+    from s5rf_neuro.export.quantise import quantise
+    from s5rf_neuro.hardware.lava_builder import latencies
+    from s5rf_neuro.hardware.lava_run import run_lava
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    network = discretise(mixing_model(16, 2, seed=2))
+    inputs = spike_inputs(samples=6)
+    integer, _ = quantise(network, LOIHI2, inputs)
+    assert latencies(integer) == [2, 3, 4]
+    golden = simulate(integer, inputs)
+    assert all(0.02 < s.mean() < 0.98 for s in golden.spikes)
+    lava = run_lava(integer, inputs)
+    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
+        mismatch = np.argwhere(got != want)
+        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
+    np.testing.assert_array_equal(lava.scores, golden.scores)
+    assert lava.saturation == golden.saturation
+    # the float network runs through the same wiring
+    float_lava, float_golden = run_lava(network, inputs), simulate(network, inputs)
+    for got, want in zip(float_lava.spikes, float_golden.spikes):
+        assert np.mean(got == want) > 0.999
+    np.testing.assert_allclose(float_lava.scores, float_golden.scores, rtol=1e-6, atol=1e-6 * np.abs(float_golden.scores).max())
