@@ -151,3 +151,53 @@ def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
     for got, want in zip(float_lava.spikes, float_golden.spikes):
         assert np.mean(got == want) > 0.999
     np.testing.assert_allclose(float_lava.scores, float_golden.scores, rtol=1e-6, atol=1e-6 * np.abs(float_golden.scores).max())
+
+
+def test_mapping_counters_energy_and_summary_count_the_mixing_stage() -> None:
+    from s5rf_neuro.export.conversion import layer_summary
+    from s5rf_neuro.export.quantise import quantise
+    from s5rf_neuro.export.report import destination_cores
+    from s5rf_neuro.hardware.counters import count_operations
+    from s5rf_neuro.hardware.energy import estimate_energy
+    from s5rf_neuro.hardware.mapping import map_network
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    neurons, blocks = 24, 3
+    network = discretise(mixing_model(neurons, blocks))
+    inputs = spike_inputs()
+    integer, report = quantise(network, LOIHI2, inputs)
+    stage = integer.layers[0].mixing
+    block = neurons // blocks
+    in_block = np.kron(np.eye(blocks, dtype=bool), np.ones((block, block), dtype=bool))
+    assert not np.any(stage.weight_re[~in_block]) and not np.any(stage.weight_im[~in_block])
+    row_synapses = np.count_nonzero(stage.weight_re, axis=1) + np.count_nonzero(stage.weight_im, axis=1)
+    assert stage.num_synapses == row_synapses.sum() > neurons * block
+
+    mapping = map_network(integer)
+    assert [row.layer for row in mapping.layers] == ["layer 0", "layer 0 mixing", "layer 1", "readout"]
+    mixing_row = mapping.layers[1]
+    assert (mixing_row.neurons, mixing_row.fan_in) == (neurons, row_synapses.max())
+    assert mixing_row.synapses == neurons * row_synapses.max() >= stage.num_synapses
+    assert mapping.total_neurons == 3 * neurons + integer.output_dim
+    assert destination_cores(mapping, 2) == [mapping.layers[2].cores, mapping.layers[3].cores]
+    assert any("graded spikes every step" in note for note in mapping.notes)
+
+    result = simulate(integer, inputs)
+    counts = count_operations(integer, result.spikes, inputs)
+    first, plain = counts.layers[0], counts.layers[1]
+    steps = inputs.shape[1]
+    assert (first.mixing_neurons, first.state_messages, first.mixing_ops) == (neurons, 2 * neurons * steps, stage.num_synapses * steps)
+    assert plain.mixing_neurons == plain.state_messages == plain.mixing_ops == 0
+    events = (inputs != 0).reshape(len(inputs), -1).sum(axis=1)
+    np.testing.assert_array_equal(first.synaptic_ops, events * 2 * neurons + stage.num_synapses * steps)
+    assert first.neuron_updates == 2 * neurons * steps
+    assert np.all(first.mixing_active <= neurons * steps) and np.all(first.mixing_active > 0)
+    assert first.dense_macs == (neurons * inputs.shape[2] * 2 + 4 * neurons + stage.num_synapses) * steps
+    messages = [row for row in estimate_energy(counts, "sanafe_loihi").rows if row.operation.startswith("spike message")]
+    spikes_out = sum(float(np.mean(layer.output_events)) for layer in counts.layers[:-1])
+    assert messages[0].operations == pytest.approx(spikes_out + 2 * neurons * steps)
+
+    rows = layer_summary(integer, report)
+    assert [row.name for row in rows] == ["layer 0", "layer 0 mixing", "layer 1", "readout"]
+    assert (rows[1].inputs, rows[1].neurons, rows[1].synapses) == (neurons, neurons, stage.num_synapses)
+    assert rows[1].weight_exponents == [stage.weight_exp_re, stage.weight_exp_im]
