@@ -134,7 +134,8 @@ def record_from_metadata(kind: type, meta: dict[str, Any], where: str) -> Any:
         nested = _optional_record(hints[spec.name])
         if nested is not None:
             if spec.name in meta:
-                values[spec.name] = record_from_metadata(nested, entries.scalar(spec.name, "dict"), f"{where} {spec.name}")
+                inner = f"{where} {spec.name}"
+                values[spec.name] = record_from_metadata(nested, entries.scalar(spec.name, "dict"), inner)
             continue
         if "array" in spec.metadata:
             array_kind = spec.metadata["array"][0]

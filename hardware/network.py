@@ -200,7 +200,12 @@ class _MixingSizes:
         first, second = self.weight_parts()
         return int(np.count_nonzero(first) + np.count_nonzero(second))
 
-    def _check_square(self) -> None:
+    def _check_stage(self) -> None:
+        """`_check_record`, then a square matrix; every message starts with "mixing:"."""
+        try:
+            _check_record(self)
+        except NetworkError as err:
+            raise NetworkError(f"mixing: {err}") from None
         first = self.weight_parts()[0]
         _require(first.shape[0] == first.shape[1], f"mixing: weight has shape {first.shape}, expected (P, P)")
 
@@ -217,8 +222,7 @@ class FloatMixing(_MixingSizes):
     weight: np.ndarray = array_field("complex", "P", "P")
 
     def __post_init__(self) -> None:
-        _check_record(self)
-        self._check_square()
+        self._check_stage()
 
     def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
         """Weights on Re x and on Im x: Re M and −Im M, float64 (P, P) each."""
@@ -248,8 +252,7 @@ class IntMixing(_MixingSizes):
     state_scale: float
 
     def __post_init__(self) -> None:
-        _check_record(self)
-        self._check_square()
+        self._check_stage()
         _require(self.state_scale > 0, f"mixing: state_scale must be positive, got {self.state_scale}")
 
     def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:

@@ -4,14 +4,28 @@ golden simulator, NIR and Lava."""
 from __future__ import annotations
 
 import dataclasses
+
+import h5py
+import nir
 import numpy as np
 import pytest
 import torch
 
 from s5rf_neuro.config import S5RFConfig
+from s5rf_neuro.errors import FormatError
+from s5rf_neuro.export.conversion import layer_summary
 from s5rf_neuro.export.discretise import discretise
+from s5rf_neuro.export.nir_io import read_nir, write_nir
+from s5rf_neuro.export.quantise import quantise
+from s5rf_neuro.export.report import destination_cores
+from s5rf_neuro.hardware.counters import count_operations
+from s5rf_neuro.hardware.energy import estimate_energy
 from s5rf_neuro.hardware.golden import simulate
-from s5rf_neuro.hardware.network import FloatNetwork, FloatReadout
+from s5rf_neuro.hardware.lava_builder import latencies
+from s5rf_neuro.hardware.lava_run import run_lava
+from s5rf_neuro.hardware.mapping import map_network
+from s5rf_neuro.hardware.network import FloatNetwork, FloatReadout, networks_identical
+from s5rf_neuro.hardware.target import LOIHI2
 from s5rf_neuro.model import S5RFClassifier
 
 SAMPLES = 24
@@ -78,9 +92,6 @@ def test_float_network_reproduces_the_mixing_model_layer_by_layer(num_neurons: i
 
 
 def test_integer_network_follows_the_float_mixing_network() -> None:
-    from s5rf_neuro.export.quantise import quantise
-    from s5rf_neuro.hardware.target import LOIHI2
-
     model = mixing_model(32, 4)
     network = discretise(model)
     inputs = spike_inputs(samples=64)
@@ -102,12 +113,6 @@ def test_integer_network_follows_the_float_mixing_network() -> None:
 
 
 def test_nir_round_trip_is_bit_exact_with_stock_nodes(tmp_path) -> None:
-    import nir
-
-    from s5rf_neuro.export.nir_io import read_nir, write_nir
-    from s5rf_neuro.export.quantise import quantise
-    from s5rf_neuro.hardware.network import networks_identical
-    from s5rf_neuro.hardware.target import LOIHI2
 
     network = discretise(mixing_model(16, 2))
     integer, _ = quantise(network, LOIHI2)
@@ -129,11 +134,6 @@ def test_nir_round_trip_is_bit_exact_with_stock_nodes(tmp_path) -> None:
 
 
 def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
-    from s5rf_neuro.export.quantise import quantise
-    from s5rf_neuro.hardware.lava_builder import latencies
-    from s5rf_neuro.hardware.lava_run import run_lava
-    from s5rf_neuro.hardware.target import LOIHI2
-
     network = discretise(mixing_model(16, 2, seed=2))
     inputs = spike_inputs(samples=6)
     integer, _ = quantise(network, LOIHI2, inputs)
@@ -154,14 +154,6 @@ def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
 
 
 def test_mapping_counters_energy_and_summary_count_the_mixing_stage() -> None:
-    from s5rf_neuro.export.conversion import layer_summary
-    from s5rf_neuro.export.quantise import quantise
-    from s5rf_neuro.export.report import destination_cores
-    from s5rf_neuro.hardware.counters import count_operations
-    from s5rf_neuro.hardware.energy import estimate_energy
-    from s5rf_neuro.hardware.mapping import map_network
-    from s5rf_neuro.hardware.target import LOIHI2
-
     neurons, blocks = 24, 3
     network = discretise(mixing_model(neurons, blocks))
     inputs = spike_inputs()
@@ -201,3 +193,27 @@ def test_mapping_counters_energy_and_summary_count_the_mixing_stage() -> None:
     assert [row.name for row in rows] == ["layer 0", "layer 0 mixing", "layer 1", "readout"]
     assert (rows[1].inputs, rows[1].neurons, rows[1].synapses) == (neurons, neurons, stage.num_synapses)
     assert rows[1].weight_exponents == [stage.weight_exp_re, stage.weight_exp_im]
+
+
+@pytest.mark.parametrize(
+    "key, edit, message",
+    [
+        ("weight_re", lambda v: v[:, :-1], r"node 'layer_0': mixing: weight_re has shape \(16, 15\), but P = 16 elsewhere"),
+        ("weight_im", lambda v: v.astype(np.int16) * 3 + 200, r"layer 0 mixing: imaginary-state weight mantissas span .* beyond the 8-bit"),
+        ("weight_exp_re", lambda v: np.int64(40), r"layer 0 mixing: real-state weight exponent 40 outside"),
+        ("state_scale", lambda v: np.float64(-1.0), r"node 'layer_0': mixing: state_scale must be positive"),
+    ],
+)
+def test_impossible_mixing_stage_in_a_nir_file_is_refused_in_one_line(tmp_path, key, edit, message) -> None:
+
+    integer, _ = quantise(discretise(mixing_model(16, 2)), LOIHI2)
+    path = write_nir(integer, tmp_path / "edited.nir")
+    group = "node/nodes/layer_0/metadata/s5rf_neuro/mixing"
+    with h5py.File(path, "r+") as handle:
+        value = edit(handle[group][key][()])
+        del handle[group][key]
+        handle[group].create_dataset(key, data=value)
+    with pytest.raises(FormatError, match=message) as err:
+        read_nir(path)
+    text = str(err.value)
+    assert "\n" not in text and str(path) in text and ("layer_0" in text or "layer 0" in text)
