@@ -183,18 +183,18 @@ def _print_table(conversion, summary: list[LayerSummary], accuracy: dict[str, An
     target = conversion.target
     bits = str(target.weight_bits) if target.quantized else "f64"
     print(f"s5rf-export: {conversion.path} -> target {target.name}")
-    header = f"{'':8} {'inputs':>7} {'neurons':>8} {'synapses':>10} {'skip':>5} {'w bits':>7} {'w exp':>9} {'headroom':>9}"
+    header = f"{'':14} {'inputs':>7} {'neurons':>8} {'synapses':>10} {'skip':>5} {'w bits':>7} {'w exp':>9} {'headroom':>9}"
     print(header)
     for row in summary:
         exponents = "/".join(str(e) for e in row.weight_exponents) if row.weight_exponents else "-"
         headroom_text = f"{row.state_headroom_bits:.1f} b" if row.state_headroom_bits is not None else "-"
         print(
-            f"{row.name:8} {row.inputs:>7} {row.neurons:>8} {row.synapses:>10} "
+            f"{row.name:14} {row.inputs:>7} {row.neurons:>8} {row.synapses:>10} "
             f"{'yes' if row.skip else 'no':>5} {bits:>7} {exponents:>9} {headroom_text:>9}"
         )
     total_neurons = sum(row.neurons for row in summary[:-1])
     total_synapses = sum(row.synapses for row in summary)
-    print(f"{'total':8} {'':>7} {total_neurons:>8} {total_synapses:>10}")
+    print(f"{'total':14} {'':>7} {total_neurons:>8} {total_synapses:>10}")
     input_format = conversion.input_format
     if input_format.graded:
         clipped = conversion.calibration_clipped + accuracy.get("inputs_clipped", 0)

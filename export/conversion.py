@@ -132,7 +132,7 @@ def load_split_of(checkpoint: Checkpoint, split: str, data_source: dict[str, Any
 
 @dataclass(frozen=True)
 class LayerSummary:
-    """One row of the exported network's summary (a spiking layer or the readout).
+    """One row of the exported network's summary (a spiking layer, its mixing stage, or the readout).
 
     inputs, neurons: widths; synapses: nonzero weights (real and imaginary
     counted apart); weight_exponents: the connections' exponents (integer
@@ -154,7 +154,8 @@ class LayerSummary:
 
 
 def layer_summary(network: Network, report: QuantReport | None) -> list[LayerSummary]:
-    """Per layer then the readout: the network's widths, synapses and exponents, and the report's state headroom."""
+    """Per layer (and its mixing stage, if any, inputs = the states it mixes) then the readout: the
+    network's widths, synapses and exponents, and the report's state headroom."""
     rows = []
     headroom = [None] * len(network.layers) if report is None else [layer.state_headroom_bits for layer in report.layers]
     for index, (layer, layer_headroom) in enumerate(zip(network.layers, headroom)):
@@ -162,6 +163,11 @@ def layer_summary(network: Network, report: QuantReport | None) -> list[LayerSum
         exponents = [layer.weight_exp_re, layer.weight_exp_im] if isinstance(network, IntNetwork) else None
         rows.append(LayerSummary(f"layer {index}", layer.num_inputs, layer.num_neurons, synapses, bool(layer.skip),
                                  exponents, layer_headroom))
+        if layer.mixing is not None:
+            stage = layer.mixing
+            mixing_exponents = [stage.weight_exp_re, stage.weight_exp_im] if isinstance(network, IntNetwork) else None
+            rows.append(LayerSummary(f"layer {index} mixing", layer.num_neurons, layer.num_mixing_neurons,
+                                     stage.num_synapses, False, mixing_exponents, None))
     readout = network.readout
     outputs, inputs = np.shape(readout.weight)
     rows.append(

@@ -11,6 +11,11 @@ Scaling each neuron's state by 1/|b̄| (x = z/|b̄|, docs/design.md §4) gives t
     x[t] = λ̄ ⊙ x[t−1] + W·u[t],   W = (b̄/|b̄|)·B  (keep_imag off: (b̄/|b̄|)·Re B)
     s[t] = Re x[t] > θ,            θ = 1/|b̄|
 
+A zoh first layer with eigenvector mixing spikes on Re(V z) instead of Re z
+(docs/design.md §4b). With z = diag(|b̄|)·x that is Re(M x), M = V·diag(|b̄|):
+the state scales go into V's columns and the threshold stays 1, so the layer
+keeps the states above and gains a `FloatMixing` stage with weight M.
+
 Everything is computed in float64 from a double-precision copy of the model,
 so a float64 simulation of the result reproduces `model.double()`'s spikes.
 """
@@ -24,32 +29,26 @@ import numpy as np
 import torch
 
 from s5rf_neuro.errors import NetworkError, TargetError
-from s5rf_neuro.hardware.network import SPIKE_INPUTS, FloatLayer, FloatNetwork, FloatReadout, InputFormat
-
-MIXING_TOLERANCE = 1e-12
-"""Largest |V − I| entry for which a first layer's eigenvector mixing counts as the identity."""
+from s5rf_neuro.hardware.network import SPIKE_INPUTS, FloatLayer, FloatMixing, FloatNetwork, FloatReadout, InputFormat
 
 
 def _numpy(tensor: torch.Tensor) -> np.ndarray:
     return tensor.detach().cpu().numpy()
 
 
-def _check_mixing(index: int, layer: Any) -> None:
+def _mixing(index: int, layer: Any, magnitude: np.ndarray) -> FloatMixing | None:
+    """The stage that spikes on Re(V z) = Re(M x), M = V·diag(|b̄|), or None for a layer without V."""
     mixing = getattr(layer, "mixing", None)
     if mixing is None:
-        return
+        return None
     matrix = _numpy(mixing).astype(np.complex128)
-    deviation = float(np.abs(matrix - np.eye(matrix.shape[0])).max(initial=0.0))
-    if deviation > MIXING_TOLERANCE:
-        raise TargetError(
-            f"layer {index}: the {layer.discretization} discretisation mixes the neuron states with the "
-            f"eigenvector matrix V after the scan (max |V - I| = {deviation:.3g}), so its neurons are not "
-            "independent and cannot be mapped to hardware neurons; train with discretization 'dirac' or 'bilinear'"
-        )
+    try:
+        return FloatMixing(weight=matrix * magnitude[None, :])
+    except NetworkError as err:
+        raise TargetError(f"layer {index}: eigenvector mixing: {err}") from None
 
 
 def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
-    _check_mixing(index, layer)
     with torch.no_grad():
         lambda_bar, b_bar = layer.discretise()
         input_weight = layer.input_weight
@@ -61,8 +60,10 @@ def _discretise_layer(index: int, layer: Any, skip: bool) -> FloatLayer:
         raise TargetError(f"layer {index}: input scale b̄ is zero or not finite for some neuron")
     phase = (b_bar / magnitude)[:, None]
     drive = weight if layer.keep_imag else weight.real.astype(np.complex128)
+    mixing = _mixing(index, layer, magnitude)
+    threshold = np.ones_like(magnitude) if mixing is not None else 1.0 / magnitude
     try:
-        return FloatLayer(decay=decay, weight=phase * drive, threshold=1.0 / magnitude, skip=skip)
+        return FloatLayer(decay=decay, weight=phase * drive, threshold=threshold, skip=skip, mixing=mixing)
     except NetworkError as err:
         raise TargetError(f"layer {index}: {err}") from None
 
@@ -75,8 +76,8 @@ def discretise(model: Any, metadata: dict[str, Any] | None = None,
     the model's configuration is added under "config" when it has one.
     input_format: how the inputs are carried (the float network takes graded
     inputs as the real values the model was trained on).
-    Raises `TargetError` for a layer that cannot become independent neurons
-    (a zoh first layer with eigenvector mixing V ≠ I) or that is unstable.
+    Raises `TargetError` for a layer that is unstable, whose input scale b̄
+    vanishes, or whose eigenvector matrix is not finite.
     """
     double = copy.deepcopy(model).double().eval()
     skips = set(double.skip_layers)

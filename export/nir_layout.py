@@ -25,12 +25,19 @@ one layer, H inputs, P neurons (the nested graph):
     skip                      Scale (P,) of 1  only on a skip layer: sums spike and input
     output                    Output (P,)
 
+a layer with a mixing stage (docs/design.md §4b) has two more nodes, and its
+Threshold reads them instead of state_re:
+
+    mixing_re                 Linear (P, P)    Re M   (state_re → spike)
+    mixing_im                 Linear (P, P)    −Im M  (state_im → spike)
+
 Continuous-time meaning. With x = state_re + i·state_im and λ = ln(λ̄)/dt the
 pair of leaky integrators with the two rotation edges is dx/dt = λ·x + W·u(t).
 Spikes are Dirac impulses u(t) = Σ_k u[k]·δ(t − k·dt); because r = τ each
 impulse adds W·u[k] to the state. Sampled just after the impulses, at
 t = k·dt, that ODE is exactly x[k] = λ̄·x[k−1] + W·u[k], the network's update;
-the Threshold fires while Re x > θ and nothing resets. The readout LI gives
+the Threshold fires while Re x > θ (with mixing: while
+Re(M)·Re x − Im(M)·Im x > θ) and nothing resets. The readout LI gives
 y[k] = d·y[k−1] + R·s[k]; the class score is mean_k y[k] (sum_k for an
 integer network, same argmax). `dt` (time per step) is recorded in the
 metadata; the default 1.0 makes one step the time unit.
@@ -42,7 +49,9 @@ still holds the exact numbers.
 For an integer network the primitives hold its de-quantised values in float
 state units (weights W_int·2^exp/state_scale, λ̄ = (c + i·s)/2^decay_bits,
 θ = θ_int/state_scale), an approximation for foreign tools; the integers
-themselves are in the metadata.
+themselves are in the metadata. A mixing stage's Linears hold its mantissas
+times 2^(exp − payload shift)·state_scale/mixing.state_scale and its
+threshold θ_int/mixing.state_scale.
 
 Metadata, all under the key "s5rf_neuro" (`META_KEY`):
 
@@ -54,13 +63,18 @@ Metadata, all under the key "s5rf_neuro" (`META_KEY`):
 - each layer graph: role "layer", index and the exact parameters, one entry
   per field of the network type (`FloatLayer`: decay_re, decay_im, weight_re,
   weight_im, threshold, skip; `IntLayer`: decay_re, decay_im, weight_re,
-  weight_im, weight_exp_re, weight_exp_im, threshold, state_scale, skip);
+  weight_im, weight_exp_re, weight_exp_im, threshold, state_scale, skip),
+  and for a layer with a mixing stage a group `mixing` holding the stage's
+  record the same way (`FloatMixing`: weight_re, weight_im; `IntMixing`:
+  weight_re, weight_im, weight_exp_re, weight_exp_im, state_scale); a layer
+  without one has no `mixing` entry;
 - the `readout` LI node: role "readout" and the exact readout parameters
   (`FloatReadout`: weight, decay; `IntReadout`: weight, weight_exp, decay,
   state_scale).
 
 `record_to_metadata` and `record_from_metadata` derive those entries from the
-dataclass fields, so the format follows the types. A complex array field
+dataclass fields, so the format follows the types; a field holding an
+optional nested record is a group, absent when the field is None. A complex array field
 `name` is stored as two float64 arrays `name_re` and `name_im`, so both parts
 round trip bit for bit. Integer arrays are stored in the smallest signed
 dtype that holds their values (int8 for 8-bit mantissas) and read back as
@@ -69,8 +83,9 @@ int64 with the same values.
 
 from __future__ import annotations
 
-from dataclasses import fields
-from typing import Any, Callable
+from dataclasses import fields, is_dataclass
+from types import UnionType
+from typing import Any, Callable, Union, get_args, get_origin, get_type_hints
 
 import numpy as np
 
@@ -92,7 +107,11 @@ def record_to_metadata(record: Any) -> dict[str, Any]:
     entries: dict[str, Any] = {}
     for spec in fields(record):
         value = getattr(record, spec.name)
-        if "array" not in spec.metadata:
+        if is_dataclass(value):
+            entries[spec.name] = record_to_metadata(value)
+        elif value is None:
+            continue
+        elif "array" not in spec.metadata:
             entries[spec.name] = value
         elif spec.metadata["array"][0] == "complex":
             entries[f"{spec.name}_re"] = np.ascontiguousarray(value.real, dtype=np.float64)
@@ -112,7 +131,14 @@ def record_from_metadata(kind: type, meta: dict[str, Any], where: str) -> Any:
     """
     entries = MetadataEntries(meta, where)
     values: dict[str, Any] = {}
+    hints = get_type_hints(kind)
     for spec in fields(kind):
+        nested = _optional_record(hints[spec.name])
+        if nested is not None:
+            if spec.name in meta:
+                inner = f"{where} {spec.name}"
+                values[spec.name] = record_from_metadata(nested, entries.scalar(spec.name, "dict"), inner)
+            continue
         if "array" in spec.metadata:
             array_kind = spec.metadata["array"][0]
             if array_kind == "complex":
@@ -124,6 +150,14 @@ def record_from_metadata(kind: type, meta: dict[str, Any], where: str) -> Any:
         else:
             values[spec.name] = entries.scalar(spec.name, spec.type)
     return kind(**values)
+
+
+def _optional_record(hint: Any) -> type | None:
+    """The record type of a field annotated `Record | None`, else None."""
+    if get_origin(hint) not in (Union, UnionType):
+        return None
+    records = [arg for arg in get_args(hint) if is_dataclass(arg)]
+    return records[0] if len(records) == 1 else None
 
 
 def _narrow(values: np.ndarray) -> np.ndarray:

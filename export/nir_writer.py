@@ -12,6 +12,7 @@ from s5rf_neuro.hardware.network import (
     NETWORK_FORMAT_VERSION,
     FloatLayer,
     IntLayer,
+    IntMixing,
     IntNetwork,
     Network,
     metadata_json,
@@ -83,7 +84,7 @@ def _layer_graph(layer: FloatLayer | IntLayer, index: int, target: TargetSpec, d
         decay = (layer.decay_re + 1j * layer.decay_im) / target.decay_one
         weight_re = layer.weight_re * (2.0**layer.weight_exp_re / scale)
         weight_im = layer.weight_im * (2.0**layer.weight_exp_im / scale)
-        threshold = layer.threshold / scale
+        threshold = layer.threshold / (scale if layer.mixing is None else layer.mixing.state_scale)
     else:
         decay, threshold = layer.decay, layer.threshold
         weight_re, weight_im = layer.weight.real, layer.weight.imag
@@ -101,6 +102,7 @@ def _layer_graph(layer: FloatLayer | IntLayer, index: int, target: TargetSpec, d
         "spike": nir.Threshold(threshold=np.array(threshold, dtype=np.float64)),
         "output": nir.Output(output_type=np.array([num_neurons])),
     }
+    mixing = _mixing_weights(layer, target)
     edges = [
         ("input", "weight_re"),
         ("input", "weight_im"),
@@ -110,8 +112,13 @@ def _layer_graph(layer: FloatLayer | IntLayer, index: int, target: TargetSpec, d
         ("rotate_im_re", "state_re"),
         ("state_re", "rotate_re_im"),
         ("rotate_re_im", "state_im"),
-        ("state_re", "spike"),
     ]
+    if mixing is None:
+        edges.append(("state_re", "spike"))
+    else:
+        nodes["mixing_re"] = nir.Linear(weight=mixing[0])
+        nodes["mixing_im"] = nir.Linear(weight=mixing[1])
+        edges += [("state_re", "mixing_re"), ("state_im", "mixing_im"), ("mixing_re", "spike"), ("mixing_im", "spike")]
     if layer.skip:
         nodes["skip"] = nir.Scale(scale=np.ones(num_neurons))
         edges += [("spike", "skip"), ("input", "skip"), ("skip", "output")]
@@ -119,6 +126,20 @@ def _layer_graph(layer: FloatLayer | IntLayer, index: int, target: TargetSpec, d
         edges.append(("spike", "output"))
     metadata = {META_KEY: {"role": "layer", "index": index, **record_to_metadata(layer)}}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=metadata)
+
+
+def _mixing_weights(layer: FloatLayer | IntLayer, target: TargetSpec) -> tuple[np.ndarray, np.ndarray] | None:
+    """The mixing stage's weights on state_re and on state_im (float64 (P, P) each, in threshold units
+    per state unit; de-quantised for an integer layer), or None without a stage."""
+    if layer.mixing is None:
+        return None
+    first, second = layer.mixing.weight_parts()
+    if isinstance(layer, IntLayer):
+        assert isinstance(layer.mixing, IntMixing)
+        per_state = layer.state_scale * 2.0**-target.state_payload_shift / layer.mixing.state_scale
+        first = first * (2.0**layer.mixing.weight_exp_re * per_state)
+        second = second * (2.0**layer.mixing.weight_exp_im * per_state)
+    return np.array(first, dtype=np.float64), np.array(second, dtype=np.float64)
 
 
 def _time_constant(modulus: np.ndarray, dt: float) -> np.ndarray:

@@ -33,6 +33,37 @@ class StateScaling:
 
 
 @dataclass(frozen=True)
+class MixingQuantisation:
+    """A mixing stage's quantisation (docs/design.md §4b).
+
+    payload_bits: signed bits of the state payloads; payload_shift: state bits
+    dropped on the way into a payload; state_scale: 2^m, LSBs of v per gauged
+    unit of y; state_exponent: m; row_gain_min/max: stage B's neuron gauge;
+    weight_exp_re/im: exponents of the connections on the real and imaginary
+    payloads; weight_mantissa_max_re/im: largest |mantissa| used;
+    weight_clip_fraction: fraction of weights clipped (0..1);
+    weight_error_max: largest error of M's real or imaginary part, in the
+    float network's units; neurons: threshold neurons of the stage;
+    synapses: non-zero weights of both connections.
+    """
+
+    payload_bits: int
+    payload_shift: int
+    state_scale: float
+    state_exponent: int
+    row_gain_min: float
+    row_gain_max: float
+    weight_exp_re: int
+    weight_exp_im: int
+    weight_mantissa_max_re: int
+    weight_mantissa_max_im: int
+    weight_clip_fraction: float
+    weight_error_max: float
+    neurons: int
+    synapses: int
+
+
+@dataclass(frozen=True)
 class LayerQuantisation(StateScaling):
     """One spiking layer's quantisation: its state scaling (`StateScaling`), then
 
@@ -44,7 +75,9 @@ class LayerQuantisation(StateScaling):
     rounded to 0; decay_guarded: neurons moved to keep |λ̄_int| < 1;
     decay_magnitude_max: max |λ̄_int|; threshold_min/max: θ = 1/|b̄| in state
     units of the float network; threshold_lsb_min/max: vth in LSBs;
-    threshold_error_max: largest relative threshold rounding error.
+    threshold_error_max: largest relative threshold rounding error
+    (thresholds are stage B's when the layer mixes); mixing: the mixing
+    stage's quantisation, or None.
     """
 
     row_gain_min: float
@@ -64,6 +97,7 @@ class LayerQuantisation(StateScaling):
     threshold_lsb_min: int
     threshold_lsb_max: int
     threshold_error_max: float
+    mixing: MixingQuantisation | None = None
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,18 @@ Choices (docs/design.md §5 leaves them to this module):
   state by ≈ W·u), and the largest first-layer input is the payload maximum
   2^bits − 1 (or the calibration payloads' largest). The float network keeps
   u real; the integer network records the input format.
+- Mixing stage (docs/design.md §4b). Stage A's rows are gauged like any
+  layer's, M's columns divided by the same gains; then each row of stage B
+  is gauged to the full mantissa (M_i ← g_i·M_i, θ_i ← g_i·θ_i). The state
+  payloads are p ≈ x·2^(n − shift), shift = target.state_payload_shift, so
+  stage B's weights per payload unit are M·2^(shift − n), quantised per
+  connection (the real-state and the imaginary-state matrix) for LSBs of
+  2^-m units of y; m is the largest exponent with 2·max θ·2^m and the
+  largest v any payloads can produce (Σ_j |weights|·largest payload) within
+  the state range, and both connections' exponents ≤ weight_exp_max: v
+  never saturates (up to mantissa rounding) and Lava's int32 accumulator
+  cannot overflow. Stage A has no threshold, so only its peak and
+  exponents set n.
 - Saturation. With calibration inputs the integer network is also simulated
   on them; saturation beyond `max_saturation_fraction` of the state updates
   is a `TargetError`.
@@ -57,7 +69,13 @@ import numpy as np
 
 from s5rf_neuro.data.info import recorded_dataset
 from s5rf_neuro.errors import NetworkError, TargetError
-from s5rf_neuro.export.quantisation_report import LayerQuantisation, QuantReport, ReadoutQuantisation, SaturationCheck
+from s5rf_neuro.export.quantisation_report import (
+    LayerQuantisation,
+    MixingQuantisation,
+    QuantReport,
+    ReadoutQuantisation,
+    SaturationCheck,
+)
 from s5rf_neuro.grids import (
     gauged_exponent,
     quantise_decay,
@@ -68,7 +86,7 @@ from s5rf_neuro.grids import (
     weight_mantissa,
 )
 from s5rf_neuro.hardware.golden import simulate
-from s5rf_neuro.hardware.network import FloatLayer, FloatNetwork, IntLayer, IntNetwork, IntReadout
+from s5rf_neuro.hardware.network import FloatLayer, FloatMixing, FloatNetwork, IntLayer, IntMixing, IntNetwork, IntReadout
 from s5rf_neuro.hardware.target import TargetSpec
 
 DEFAULT_HEADROOM_BITS = 1
@@ -153,22 +171,34 @@ def _bound_peak(weight: np.ndarray, decay_magnitude: np.ndarray, input_max: floa
 
 
 def _normalise_rows(network: FloatNetwork, weight_bits: int) -> tuple[FloatNetwork, list[np.ndarray]]:
-    """The network in the gauge where each neuron's weights use the full mantissa, and the gains (per layer (P,))."""
+    """The network in the gauge where each neuron's weights use the full mantissa, and the gains (per layer (P,)).
+
+    For a layer with a mixing stage the gains are stage A's (M's columns are
+    divided by them); stage B's rows are gauged too (threshold with them).
+    """
     layers, gains = [], []
     for layer in network.layers:
         g = row_gains(layer.weight.real, layer.weight.imag, weight_bits)
         gains.append(g)
-        layers.append(FloatLayer(decay=layer.decay, weight=layer.weight * g[:, None], threshold=layer.threshold * g, skip=layer.skip))
+        weight = layer.weight * g[:, None]
+        if layer.mixing is None:
+            layers.append(FloatLayer(decay=layer.decay, weight=weight, threshold=layer.threshold * g, skip=layer.skip))
+            continue
+        mixed = layer.mixing.weight / g[None, :]
+        g_mix = row_gains(mixed.real, mixed.imag, weight_bits)
+        layers.append(FloatLayer(decay=layer.decay, weight=weight, threshold=layer.threshold * g_mix, skip=layer.skip,
+                                 mixing=FloatMixing(weight=mixed * g_mix[:, None])))
     gauged = FloatNetwork(layers=tuple(layers), readout=network.readout, metadata=network.metadata,
                           input_format=network.input_format)
     return gauged, gains
 
 
 def _fold_input_scale(network: FloatNetwork) -> FloatNetwork:
-    """The network taking graded payloads q = u·scale instead of u: the first layer's weights divided by the scale."""
+    """The network taking graded payloads q = u·scale instead of u: the first layer's weights divided by the scale
+    (a mixing stage reads the states, not the inputs, and is kept as it is)."""
     first = network.layers[0]
     folded = FloatLayer(decay=first.decay, weight=first.weight / network.input_format.scale,
-                        threshold=first.threshold, skip=first.skip)
+                        threshold=first.threshold, skip=first.skip, mixing=first.mixing)
     return FloatNetwork(layers=(folded,) + network.layers[1:], readout=network.readout, metadata=network.metadata,
                         input_format=network.input_format)
 
@@ -268,20 +298,26 @@ def _quantise_layer(
         peak = _bound_peak(layer.weight, magnitude, input_max, time_steps)
     else:
         peak = calibrated_peak
-    n = _state_exponent(peak, float(layer.threshold.max(initial=0.0)), exponents, name, headroom_bits, target)
+    state_threshold = 0.0 if layer.mixing is not None else float(layer.threshold.max(initial=0.0))
+    n = _state_exponent(peak, state_threshold, exponents, name, headroom_bits, target)
     scale = math.ldexp(1.0, n)
     conn_re = _quantise_connection(layer.weight.real, exponents[0], n, target)
     conn_im = _quantise_connection(layer.weight.imag, exponents[1], n, target)
     for part, conn, exponent in (("real", conn_re, exponents[0]), ("imaginary", conn_im, exponents[1])):
         _check_connection(f"{name} {part} weights", conn, exponent, n, target, warnings)
-    threshold = np.round(layer.threshold * scale).astype(np.int64)
+    mixing, mixing_report = None, None
+    if layer.mixing is not None:
+        mixing, mixing_report = _quantise_mixing(name, original, layer, gain, n, target, warnings)
+    # the threshold is in LSBs of the state, or of v for a mixing layer
+    threshold_scale = scale if mixing is None else mixing.state_scale
+    threshold = np.round(layer.threshold * threshold_scale).astype(np.int64)
     if threshold.max(initial=0) >= min(target.state_max, target.threshold_max):
         raise TargetError(f"{name}: threshold {int(threshold.max())} LSBs cannot be crossed by a {target.state_bits}-bit state")
-    threshold_error = np.abs(threshold / scale - layer.threshold) / layer.threshold
+    threshold_error = np.abs(threshold / threshold_scale - layer.threshold) / layer.threshold
     if threshold_error.max() > THRESHOLD_ERROR_WARNING:
         warnings.append(
             f"WARNING {name}: thresholds lose up to {100 * float(threshold_error.max()):.2f} % to rounding "
-            f"at state scale 2^{n} (smallest threshold {int(threshold.min())} LSBs)"
+            f"at scale {threshold_scale:g} LSBs per unit (smallest threshold {int(threshold.min())} LSBs)"
         )
     zero = int(np.count_nonzero((c == 0) & (s == 0)))
     if zero:
@@ -319,6 +355,7 @@ def _quantise_layer(
         threshold_lsb_min=int(threshold.min()),
         threshold_lsb_max=int(threshold.max()),
         threshold_error_max=float(threshold_error.max()),
+        mixing=mixing_report,
     )
     int_layer = IntLayer(
         decay_re=c,
@@ -330,8 +367,59 @@ def _quantise_layer(
         threshold=threshold,
         state_scale=scale,
         skip=layer.skip,
+        mixing=mixing,
     )
     return int_layer, report
+
+
+def _quantise_mixing(
+    name: str,
+    original: FloatLayer,
+    layer: FloatLayer,
+    gain: np.ndarray,
+    state_exponent: int,
+    target: TargetSpec,
+    warnings: list[str],
+) -> tuple[IntMixing, MixingQuantisation]:
+    """Stage B of a mixing layer, given in its original and gauged form, for stage A's state exponent n."""
+    assert layer.mixing is not None and original.mixing is not None
+    shift = target.state_payload_shift
+    per_payload = math.ldexp(1.0, shift - state_exponent)
+    parts = [part * per_payload for part in layer.mixing.weight_parts()]
+    # the gauged rows lie within the full mantissa scale: at most 2^(1−bits) per unit, per_payload times that here
+    cap = 1 - target.weight_bits + shift - state_exponent
+    exponents = [None if e is None else min(e, cap) for e in (_float_exponent(part, target) for part in parts)]
+    # v cannot leave the state range whatever the payloads: its bound, not a measured peak, sets m
+    bound = float((np.abs(parts[0]) + np.abs(parts[1])).sum(axis=1).max(initial=0.0)) * target.state_payload_max
+    m = _state_exponent(bound, float(layer.threshold.max(initial=0.0)), exponents, f"{name} mixing", 0, target)
+    conns = [_quantise_connection(part, exponent, m, target) for part, exponent in zip(parts, exponents)]
+    for part, conn, exponent in zip(("real-state", "imaginary-state"), conns, exponents):
+        _check_connection(f"{name} mixing {part} weights", conn, exponent, m, target, warnings)
+    mixing = IntMixing(weight_re=conns[0].mantissa, weight_im=conns[1].mantissa, weight_exp_re=conns[0].exponent,
+                       weight_exp_im=conns[1].exponent, state_scale=math.ldexp(1.0, m))
+    # back to the original network's units: y = M_eff x with M_eff = mantissa·2^(e − m)/per_payload · g_A / g_B
+    g_mix = layer.threshold / original.threshold
+    errors = [
+        np.abs(conn.mantissa * math.ldexp(1.0, conn.exponent - m) / per_payload * gain[None, :] / g_mix[:, None] - want)
+        for conn, want in zip(conns, original.mixing.weight_parts())
+    ]
+    report = MixingQuantisation(
+        payload_bits=min(target.state_payload_bits, target.state_bits),
+        payload_shift=shift,
+        state_scale=math.ldexp(1.0, m),
+        state_exponent=m,
+        row_gain_min=float(g_mix.min(initial=1.0)),
+        row_gain_max=float(g_mix.max(initial=1.0)),
+        weight_exp_re=conns[0].exponent,
+        weight_exp_im=conns[1].exponent,
+        weight_mantissa_max_re=conns[0].mantissa_max,
+        weight_mantissa_max_im=conns[1].mantissa_max,
+        weight_clip_fraction=max(conn.clip_fraction for conn in conns),
+        weight_error_max=float(max(error.max(initial=0.0) for error in errors)),
+        neurons=layer.num_mixing_neurons,
+        synapses=mixing.num_synapses,
+    )
+    return mixing, report
 
 
 def _check_connection(name: str, conn: _Connection, exponent: int | None, state_exponent: int, target: TargetSpec, warnings: list[str]) -> None:

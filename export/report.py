@@ -397,10 +397,18 @@ def _activity_section(golden: Run, float_run: Run | None) -> list[Block]:
                 f"{layer.dense_macs:,}",
             )
         )
+        if layer.mixing_neurons:
+            rows.append(
+                (
+                    f"{layer.name}: of which mixing stage", str(layer.mixing_neurons), "—", "—", "—", "—",
+                    format_number(float(layer.state_messages)), format_number(float(layer.mixing_ops)),
+                    f"{layer.mixing_neurons * layer.time_steps:,}", "—",
+                )
+            )
     totals = golden.counts.mean_per_sample()
     rows.append(
         (
-            "total", str(sum(layer.neurons for layer in golden.counts.layers)),
+            "total", str(sum(layer.neurons + layer.mixing_neurons for layer in golden.counts.layers)),
             "—" if float_run is None else format_number(float(np.mean(float_run.counts.total("spikes")))),
             format_number(totals["spikes"]), "", "", "", format_number(totals["synaptic_ops"]),
             f"{int(totals['neuron_updates']):,}", f"{int(totals['dense_macs']):,}",
@@ -418,6 +426,9 @@ def _activity_section(golden: Run, float_run: Run | None) -> list[Block]:
                 "Synaptic ops: Σ over input events of the fan-out; a complex synapse (non-zero imaginary weights) counts "
                 "2; a graded event (input count > 1, or spike + skipped input) is one message; a skip layer adds one "
                 "identity synapse per input event; the readout is a real fan-out of one per output.",
+                "A mixing stage (a zoh first layer's eigenvector mixing): its states send Re x and Im x as two graded "
+                "messages every step (its input events), each to the threshold neurons of its block; those synaptic "
+                "operations and the stage's neuron updates are part of the layer's row.",
                 "Neuron updates: neurons × time steps. Dense MACs: real multiply-accumulates of the same network run "
                 "densely as a float model (complex weight × real input = 2, complex recurrence = 4 per neuron per step).",
             )
@@ -461,6 +472,17 @@ def _quantisation_section(report: QuantReport | None) -> list[Block]:
                 f"{layer.state_headroom_bits:.1f}",
             )
             for index, layer in enumerate(report.layers)
+        )
+        + tuple(
+            (
+                f"layer {index} mixing ({layer.mixing.payload_bits}-bit state payloads)",
+                f"{layer.mixing.weight_exp_re}, {layer.mixing.weight_exp_im}",
+                f"{layer.mixing.weight_clip_fraction:.2%}",
+                "—",
+                "—",
+            )
+            for index, layer in enumerate(report.layers)
+            if layer.mixing is not None
         ),
     )
     return [Heading("Quantisation"), table] + ([Bullets(tuple(report.warnings))] if report.warnings else [])
@@ -561,7 +583,8 @@ def destination_cores(mapping: Any | None, layers: int) -> list[int] | None:
     """Cores of the layer (or readout) receiving each spiking layer's output, from a mapping report."""
     if mapping is None:
         return None
-    return [mapping.layers[index + 1].cores for index in range(layers)]
+    cores = {row.layer: row.cores for row in mapping.layers}
+    return [cores[f"layer {index + 1}" if index + 1 < layers else "readout"] for index in range(layers)]
 
 
 def write_report(

@@ -18,6 +18,15 @@ Definitions (per sample; layer l has H inputs, P neurons, T time steps):
   operation per input event for the identity synapse that forwards u_l to
   the layer's graded output. The fan-out is the dense one (every synapse of
   the row is read), zero-valued weights included.
+- **mixing stage** (a layer with one, docs/design.md §4b): every state
+  neuron sends two graded messages every step (Re x, Im x), whether or not
+  anything spikes: 2·P·T `state_messages` per sample. Each reaches the
+  threshold neurons of its block: `mixing_ops` = T × the non-zero mixing
+  weights (both parts), added to the layer's synaptic operations. The
+  stage's P threshold neurons update every step (`mixing_neurons`; their
+  P·T updates are added to the layer's neuron updates, active from the
+  first step at which a state of theirs is active); the dense float model
+  computes the stage as one real MAC per non-zero mixing weight per step.
 - **readout**: one real synapse per readout output (fan-out O) for each
   output event of the last layer (its spikes, plus its input if it is a skip
   layer, as the golden simulator wires it); it updates O leaky integrators
@@ -61,6 +70,8 @@ Definitions (per sample; layer l has H inputs, P neurons, T time steps):
   state to itself of 4 real multiplies (λ̄ × z), MACs since the state is
   graded, in Dense every step and in Eff_MACs for the active updates. The
   skip identity and the readout's leak are not connections and are left out.
+  A mixing stage is a connection from graded states: its non-zero weights
+  count every step, in Dense and in Eff_MACs.
 """
 
 from __future__ import annotations
@@ -95,6 +106,10 @@ class LayerCounts:
     effective_synops: int64 (N,) NeuroBench effective synaptic operations (non-zero weight × non-zero input)
     dense_synops:    int         NeuroBench Dense synaptic operations, per sample
     binary_inputs:   bool        whether every input value of the run was 0 or 1 (ACs, else MACs)
+    mixing_neurons:  int         threshold neurons of the layer's mixing stage (0 without one)
+    state_messages:  int         graded state messages the stage's states send, per sample (2·P·T)
+    mixing_ops:      int         synaptic operations of those messages, per sample (in synaptic_ops)
+    mixing_active:   int64 (N,)  the part of active_updates due to the mixing stage (0 without one)
     """
 
     name: str
@@ -114,6 +129,10 @@ class LayerCounts:
     effective_synops: np.ndarray
     dense_synops: int
     binary_inputs: bool
+    mixing_neurons: int = 0
+    state_messages: int = 0
+    mixing_ops: int = 0
+    mixing_active: np.ndarray | int = 0
 
     @property
     def inactive_updates(self) -> np.ndarray:
@@ -172,6 +191,9 @@ class OperationCounts:
                     "sparsity": float(np.mean(layer.sparsity)),
                     "output_events": float(np.mean(layer.output_events)),
                     "active_updates": float(np.mean(layer.active_updates)),
+                    "mixing_neurons": layer.mixing_neurons,
+                    "state_messages": layer.state_messages,
+                    "mixing_ops": layer.mixing_ops,
                 }
                 for layer in self.layers
             ],
@@ -199,8 +221,11 @@ class OperationCounts:
                 effective_macs += effective
             dense += layer.dense_synops
         for layer in spiking:  # the complex recurrence, λ̄ × z: 4 real multiplies
-            effective_macs += 4.0 * float(np.mean(layer.active_updates))
-            dense += 4 * layer.neuron_updates
+            effective_macs += 4.0 * float(np.mean(layer.active_updates - layer.mixing_active))
+            dense += 4 * (layer.neuron_updates - layer.mixing_neurons * layer.time_steps)
+            # a mixing stage: graded states × non-zero weights, every step
+            effective_macs += layer.mixing_ops
+            dense += layer.mixing_ops
         return NeuroBenchMetrics(1.0 - spikes / slots, effective_macs, effective_acs, float(dense))
 
 
@@ -225,7 +250,7 @@ def dense_macs(network: Network, time_steps: int) -> list[int]:
     for layer in network.layers:
         per_weight = 2 if layer.uses_imag_weights else 1
         per_step = layer.num_neurons * layer.num_inputs * per_weight + 4 * layer.num_neurons
-        macs.append(per_step * time_steps)
+        macs.append((per_step + _mixing_synapses(layer)) * time_steps)
     outputs, neurons = network.readout.weight.shape
     macs.append((outputs * neurons + outputs) * time_steps)
     return macs
@@ -237,20 +262,35 @@ def _used_weights(layer: FloatLayer | IntLayer) -> list[np.ndarray]:
     return [real, imag] if layer.uses_imag_weights else [real]
 
 
-def _activity(values: np.ndarray, weights: list[np.ndarray], chunk: int = 64) -> tuple[np.ndarray, np.ndarray]:
-    """(active updates, effective synaptic ops), int64 (N,) each, of neurons fed `values` (N, T, H) through `weights`.
+def _mixing_synapses(layer: FloatLayer | IntLayer) -> int:
+    """Non-zero weights of the layer's mixing stage, both parts (0 without one)."""
+    return 0 if layer.mixing is None else layer.mixing.num_synapses
+
+
+def _activity(
+    values: np.ndarray, weights: list[np.ndarray], chunk: int = 64, mixing: list[np.ndarray] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(active updates, effective synaptic ops, active mixing updates), int64 (N,) each, of neurons fed
+    `values` (N, T, H) through `weights`.
 
     A neuron is active from the first step at which a non-zero weight of it receives a non-zero input.
+    mixing: the (P, P) parts of a mixing stage, whose neurons are active from the first step at which
+    a state they read is (their count is the third array, zeros without a stage).
     """
     connected = np.any([part != 0 for part in weights], axis=0).astype(np.float32)  # (P, H)
     per_input = np.sum([np.count_nonzero(part, axis=0) for part in weights], axis=0)  # (H,)
     events = values != 0
     effective = events.sum(axis=1).astype(np.int64) @ per_input.astype(np.int64)
     active = np.empty(len(values), dtype=np.int64)
+    mixed = np.zeros(len(values), dtype=np.int64)
     for start in range(0, len(values), chunk):
         driven = (events[start:start + chunk].astype(np.float32) @ connected.T) > 0  # (n, T, P)
-        active[start:start + chunk] = np.logical_or.accumulate(driven, axis=1).sum(axis=(1, 2))
-    return active, effective
+        states = np.logical_or.accumulate(driven, axis=1)
+        active[start:start + chunk] = states.sum(axis=(1, 2))
+        if mixing is not None:
+            reads = np.any([part != 0 for part in mixing], axis=0).astype(np.float32)  # (P, P)
+            mixed[start:start + chunk] = ((states.astype(np.float32) @ reads.T) > 0).sum(axis=(1, 2))
+    return active, effective, mixed
 
 
 def _events(values: np.ndarray) -> np.ndarray:
@@ -285,8 +325,10 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
         parts = 2 if layer.uses_imag_weights else 1
         fan_out = layer.num_neurons * parts
         layer_output = layer_spikes + layer_input if layer.skip else layer_spikes
-        active, effective = _activity(layer_input, _used_weights(layer))
+        mixing = None if layer.mixing is None else list(layer.mixing.weight_parts())
+        active, effective, mixing_active = _activity(layer_input, _used_weights(layer), mixing=mixing)
         neurons, width = layer.num_neurons, layer.num_inputs
+        mixing_ops = _mixing_synapses(layer) * time_steps
         rows.append(
             LayerCounts(
                 name=f"layer {index}",
@@ -294,18 +336,22 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
                 time_steps=time_steps,
                 input_events=events,
                 spikes=_events(layer_spikes),
-                synaptic_ops=events * fan_out + skip_ops,
+                synaptic_ops=events * fan_out + skip_ops + mixing_ops,
                 skip_ops=skip_ops,
-                neuron_updates=neurons * time_steps,
+                neuron_updates=(neurons + layer.num_mixing_neurons) * time_steps,
                 dense_macs=macs[index],
                 output_events=_events(layer_output),
-                active_updates=active,
-                dense_weight_reads=(neurons * width * parts + 3 * neurons) * time_steps,
+                active_updates=active + mixing_active,
+                dense_weight_reads=(neurons * width * parts + 3 * neurons) * time_steps + mixing_ops,
                 dense_input_reads=width * time_steps,
                 dense_state_accesses=4 * neurons * time_steps,
                 effective_synops=effective,
                 dense_synops=neurons * width * parts * time_steps,
                 binary_inputs=bool(np.all((layer_input == 0) | (layer_input == 1))),
+                mixing_neurons=layer.num_mixing_neurons,
+                state_messages=2 * neurons * time_steps if layer.mixing is not None else 0,
+                mixing_ops=mixing_ops,
+                mixing_active=mixing_active,
             )
         )
         layer_input = layer_output
@@ -313,7 +359,7 @@ def count_operations(network: Network, spikes: Sequence[np.ndarray], inputs: np.
     readout_events = _events(layer_input)
     readout_weight = np.asarray(network.readout.weight)
     width = readout_weight.shape[1]
-    active, effective = _activity(layer_input, [readout_weight])
+    active, effective, _ = _activity(layer_input, [readout_weight])
     rows.append(
         LayerCounts(
             name="readout",

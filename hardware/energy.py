@@ -16,7 +16,9 @@ source, and every figure is used by the estimate (an unknown one is refused).
   instead where given) + spike messages × spike_message_pj where given. An
   update is inactive while the neuron's state and input are both zero (see
   `counters`). A spike message is one output event of a layer per core of
-  the receiving layer (`destination_cores`, one each when not given); the
+  the receiving layer (`destination_cores`, one each when not given), and
+  each graded state message of a mixing stage is one message to the core
+  of its threshold neurons (a block's stage sits on one core); the
   data's input events come from off the chip and are not charged; mesh
   hops are not charged (placement is not modelled).
 - `arithmetic` needs the 45 nm operation energies `fp32_mul_pj`,
@@ -269,7 +271,7 @@ def neuromorphic_rows(counts: OperationCounts, profile: EnergyProfile,
         cores = list(destination_cores) if destination_cores is not None else [1] * len(spiking)
         if len(cores) != len(spiking):
             raise S5RFError(f"destination_cores has {len(cores)} entries for {len(spiking)} layers")
-        messages = sum(float(np.mean(layer.output_events)) * k for layer, k in zip(spiking, cores))
+        messages = sum(float(np.mean(layer.output_events)) * k + layer.state_messages for layer, k in zip(spiking, cores))
         rows.append(_row(system, "spike message out of a core", messages, profile, "spike_message_pj"))
     return rows
 

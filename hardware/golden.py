@@ -17,6 +17,10 @@ the next layer's product. Memory is thus bounded by the chunk and block
 sizes, whatever the number of samples (plus the spikes themselves, kept
 only on request).
 
+A layer with a mixing stage runs its states the same way and spikes from
+the stage (`fire`): the float network on Re(M)·Re x − Im(M)·Im x, the integer
+one on the states' payloads through two exact dense products.
+
 Time runs from t = 0 with zero initial state; layer l's output at step t
 drives layer l+1 at the same step t (no pipeline delay; the Lava runner
 removes its own latency before comparing).
@@ -35,7 +39,7 @@ from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError, TargetError
-from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
+from s5rf_neuro.hardware.network import FloatMixing, FloatNetwork, IntMixing, IntNetwork, Network, check_inputs
 from s5rf_neuro.hardware.neuron import (
     EXACT_BITS,
     ExactDense,
@@ -43,7 +47,9 @@ from s5rf_neuro.hardware.neuron import (
     decay_step_in_place,
     exact_decay,
     float_step_in_place,
+    mixing_neuron_step,
     rounding_offset,
+    state_payload,
 )
 from s5rf_neuro.hardware.target import TargetSpec, input_peaks
 from s5rf_neuro.terminal import show_progress
@@ -107,6 +113,10 @@ class _Layer:
         """One step of `state` in place; (saturation events, largest, smallest component)."""
         raise NotImplementedError
 
+    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
+        """The spikes of states (B, P) after a step, written into `out` (B, P): Re x > θ."""
+        np.greater(state.real, self.threshold, out=out)
+
 
 class _IntLayer(_Layer):
     """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
@@ -159,6 +169,39 @@ class _FloatLayer(_Layer):
         return 0, float(parts.max(initial=0.0)), float(parts.min(initial=0.0))
 
 
+class _IntMixingLayer(_IntLayer):
+    """An integer layer with a mixing stage: states as in `_IntLayer`, spikes from the mixing stage.
+
+    The states' payloads (`state_payload`) feed two `ExactDense` connections
+    (on the real and on the imaginary payloads), whose sum the stage's
+    threshold neurons compare (`mixing_neuron_step`).
+    """
+
+    def __init__(self, layer: _IntLayer, mixing: IntMixing) -> None:
+        super().__init__(layer, layer.dense, layer.largest_input, layer.decay, layer.target)
+        self.mixing_re = ExactDense(mixing.weight_re, mixing.weight_exp_re)
+        self.mixing_im = ExactDense(mixing.weight_im, mixing.weight_exp_im)
+        self.payload_max = self.target.state_payload_max
+
+    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
+        payload = state_payload(state.view(np.float64), self.target)
+        a_re = self.mixing_re.apply(payload[:, 0::2], self.payload_max)
+        a_im = self.mixing_im.apply(payload[:, 1::2], self.payload_max)
+        out[...] = mixing_neuron_step(a_re, a_im, self.threshold, self.target)[1]
+
+
+class _FloatMixingLayer(_FloatLayer):
+    """A float layer with a mixing stage: spikes Re(M)·Re x − Im(M)·Im x > θ."""
+
+    def __init__(self, layer: _FloatLayer, mixing: FloatMixing) -> None:
+        super().__init__(layer, layer.weight_t.T, layer.decay)
+        # (2P, P): rows re_0, im_0, re_1, … against the interleaved state parts
+        self.mixing_t = np.ascontiguousarray(_interleaved(*(part.T for part in mixing.weight_parts())))
+
+    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
+        np.greater(state.view(np.float64) @ self.mixing_t, self.threshold, out=out)
+
+
 def _interleaved(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
     """(2P, ...) rows re_0, im_0, re_1, im_1, …: a product with them views as complex (…, P)."""
     out = np.empty((2 * len(real),) + real.shape[1:], dtype=np.result_type(real, imag))
@@ -179,7 +222,8 @@ def _plan_int(network: IntNetwork, largest_input: int) -> tuple[list[_Layer], _L
         exponents = np.tile([layer.weight_exp_re, layer.weight_exp_im], layer.num_neurons)
         dense = ExactDense(_interleaved(layer.weight_re, layer.weight_im), exponents)
         shape = _Layer(layer.num_neurons, layer.skip, layer.threshold)
-        layers.append(_IntLayer(shape, dense, peak, exact_decay(layer.decay_re, layer.decay_im, target), target))
+        planned = _IntLayer(shape, dense, peak, exact_decay(layer.decay_re, layer.decay_im, target), target)
+        layers.append(planned if layer.mixing is None else _IntMixingLayer(planned, layer.mixing))
     readout = network.readout
     decay = readout.decay.astype(np.float64) * 2.0 ** -target.decay_bits
     dense = ExactDense(readout.weight, readout.weight_exp)
@@ -188,10 +232,11 @@ def _plan_int(network: IntNetwork, largest_input: int) -> tuple[list[_Layer], _L
 
 def _plan_float(network: FloatNetwork) -> tuple[list[_Layer], _Layer]:
     """The layers and readout of `network`."""
-    layers: list[_Layer] = [
-        _FloatLayer(_Layer(layer.num_neurons, layer.skip, layer.threshold), _interleaved(layer.weight.real, layer.weight.imag), layer.decay)
-        for layer in network.layers
-    ]
+    layers: list[_Layer] = []
+    for layer in network.layers:
+        shape = _Layer(layer.num_neurons, layer.skip, layer.threshold)
+        planned = _FloatLayer(shape, _interleaved(layer.weight.real, layer.weight.imag), layer.decay)
+        layers.append(planned if layer.mixing is None else _FloatMixingLayer(planned, layer.mixing))
     return layers, _FloatLayer(_Layer(network.output_dim), network.readout.weight, network.readout.decay)
 
 
@@ -207,13 +252,12 @@ class _Outputs:
 
 def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
     """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) float32; (saturation events, peak |component|)."""
-    real = state.real
     events, peak = 0, 0.0
     for t in range(len(drive)):
         sat, high, low = layer.step(state, drive[t])
         events += sat
         peak = max(peak, high, -low)
-        np.greater(real, layer.threshold, out=spikes[t])
+        layer.fire(state, spikes[t])
     return events, peak
 
 

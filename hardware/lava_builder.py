@@ -14,9 +14,20 @@ the identity `Dense` delivers the layer's input with the same one-step delay
 as the weighted path, and the neuron sends spikes + input as a graded spike,
 so that the next layer receives exactly what the golden simulator feeds it.
 
-Latency: every `Dense` delays by one step, so layer l works on golden step
-k at Lava step k + l + 2 (offset l + 1 in `lava_procs.process`), the readout at
-k + L + 2 (offset L + 1). The source plays golden step k at Lava step k + 1.
+A layer with a mixing stage (docs/design.md §4b) is its states, wired as
+above into an `S5RFState`, then
+
+    S5RFState.s_out_re ──Dense(mixing re)──► MixingThreshold.a_in_re
+    S5RFState.s_out_im ──Dense(mixing im)──► MixingThreshold.a_in_im
+
+with graded state spikes of the target's `state_payload_bits`; the
+`MixingThreshold` provides the next layer's input.
+
+Latency: every `Dense` delays by one step, so without mixing layer l works on
+golden step k at Lava step k + l + 2 (offset l + 1 in `lava_procs.process`),
+the readout at k + L + 2 (offset L + 1); each mixing stage adds one step to
+its layer's threshold neurons and to everything after them (`latencies`).
+The source plays golden step k at Lava step k + 1.
 
 Integer weights. Lava's bit-accurate `Dense` clips its weights to 8 bits,
 drops the 8 − num_weight_bits (+1 for mixed sign) low bits and shifts the
@@ -39,8 +50,8 @@ from lava.proc.dense.process import Dense
 from lava.utils.weightutils import SignMode
 
 from s5rf_neuro.errors import S5RFError, TargetError
-from s5rf_neuro.hardware.lava_procs.process import S5RFNeuron, S5RFReadout, SpikeSource
-from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntNetwork, IntReadout, Network
+from s5rf_neuro.hardware.lava_procs.process import MixingThreshold, S5RFNeuron, S5RFReadout, S5RFState, SpikeSource
+from s5rf_neuro.hardware.network import FloatNetwork, IntLayer, IntMixing, IntNetwork, IntReadout, Network
 from s5rf_neuro.hardware.target import LOIHI2
 
 LAVA_WEIGHT_BITS = 8
@@ -51,36 +62,42 @@ FLOAT_MESSAGE_BITS = 24
 """`num_message_bits` of graded float connections (any positive value means graded)."""
 
 
-def layer_latency(index: int) -> int:
-    """Steps by which layer `index` lags: it works on golden step k at Lava time step k + 1 + latency.
+def latencies(network: Network) -> list[int]:
+    """Steps by which each layer's spiking process, then the readout, lags: it works on golden step k
+    at Lava time step k + 1 + latency (the source plays golden step k at step k + 1, latency 0).
 
-    (The source plays golden step k at Lava time step k + 1, i.e. with latency 0.)
+    One `Dense` per layer adds one step, a mixing stage's `Dense` one more.
     """
-    return index + 1
-
-
-def readout_latency(num_layers: int) -> int:
-    """Steps by which the readout of an L-layer network lags (as `layer_latency`): L + 1."""
-    return num_layers + 1
+    lags, lag = [], 0
+    for layer in network.layers:
+        lag += 1 if layer.mixing is None else 2
+        lags.append(lag)
+    return lags + [lag + 1]
 
 
 @dataclass
 class LavaNetwork:
     """The processes of one built network (all connected; run any of them).
 
-    source: plays the inputs; neurons: one per layer; readout: the scores;
-    connections: every `Dense`.
+    source: plays the inputs; neurons: per layer the process whose spikes it
+    sends (a `MixingThreshold` for a layer with a mixing stage); readout: the
+    scores; connections: every `Dense`; latencies: per layer then the
+    readout, Lava steps behind the golden step (`latencies`); states: per
+    layer its `S5RFState`, or None for a layer without a mixing stage.
     """
 
     source: SpikeSource
-    neurons: list[S5RFNeuron]
+    neurons: list[S5RFNeuron | MixingThreshold]
     readout: S5RFReadout
     connections: list[Dense]
+    latencies: list[int]
+    states: list[S5RFState | None]
 
-    @property
-    def latencies(self) -> list[int]:
-        """Per layer, then the readout: Lava steps behind the golden step."""
-        return [layer_latency(i) for i in range(len(self.neurons))] + [readout_latency(len(self.neurons))]
+    def saturation(self) -> list[int]:
+        """Saturation events per layer (a mixing layer's are its states'), then the readout's."""
+        counts = [int((neuron if state is None else state).saturation.get()[0])
+                  for neuron, state in zip(self.neurons, self.states)]
+        return counts + [int(self.readout.saturation.get()[0])]
 
 
 def int_dense(weight: np.ndarray, exponent: int, weight_bits: int, message_bits: int, name: str) -> Dense:
@@ -117,6 +134,7 @@ class _Factory:
         skips = [layer.skip for layer in network.layers]
         # float connections cannot overflow: their peaks go unused
         self.peaks = self.target.graded_peaks(input_peak, skips) if self.fixed else [0] * (len(skips) + 1)
+        self.latencies = latencies(network)
         self.common = dict(period=period, num_steps=num_steps, record_buffer=record_buffer)
         self.formats = dict(decay_bits=self.target.decay_bits, decay_rounding=self.target.decay_rounding,
                             state_bits=self.target.state_bits)
@@ -142,8 +160,11 @@ class _Factory:
         _check_accumulator(f"{owner}, {part} weights", weight, exponent, peak, self.target.weight_bits)
         return int_dense(weight, exponent, self.target.weight_bits, self.message_bits(graded), name)
 
-    def layer(self, index: int, graded: bool) -> tuple[S5RFNeuron, list[tuple[Dense, InPort]]]:
-        """Layer `index`'s neurons and its incoming connections, each with the neuron port it drives."""
+    def layer(
+        self, index: int, graded: bool
+    ) -> tuple[S5RFNeuron | S5RFState, list[tuple[Dense, InPort]]]:
+        """Layer `index`'s neurons (its states, for a layer with a mixing stage) and its incoming
+        connections, each with the port it drives."""
         layer = self.network.layers[index]
         label, peak = f"layer {index}", self.peaks[index]
         if isinstance(layer, IntLayer):
@@ -152,10 +173,16 @@ class _Factory:
         else:
             weights = [(layer.weight.real, 0), (layer.weight.imag, 0)]
             decays = (layer.decay.real, layer.decay.imag)
-        neuron = S5RFNeuron(decay_re=decays[0], decay_im=decays[1], threshold=layer.threshold,
-                            offset=layer_latency(index), num_message_bits=self.message_bits(layer.skip),
-                            name=label.replace(" ", ""),
-                            **self.common, **self.formats)
+        neuron: S5RFNeuron | S5RFState
+        if layer.mixing is None:
+            neuron = S5RFNeuron(decay_re=decays[0], decay_im=decays[1], threshold=layer.threshold,
+                                offset=self.latencies[index], num_message_bits=self.message_bits(layer.skip),
+                                name=label.replace(" ", ""),
+                                **self.common, **self.formats)
+        else:
+            neuron = S5RFState(decay_re=decays[0], decay_im=decays[1], offset=self.latencies[index] - 1,
+                               payload_bits=self.target.state_payload_bits, name=f"{label.replace(' ', '')}states",
+                               period=self.common["period"], num_steps=self.common["num_steps"], **self.formats)
         wired = [(self.dense(*weights[0], graded, peak, label, "re"), neuron.a_in_re)]
         if layer.uses_imag_weights:
             wired.append((self.dense(*weights[1], graded, peak, label, "im"), neuron.a_in_im))
@@ -164,12 +191,38 @@ class _Factory:
             wired.append((self.dense(identity, 0, graded, peak, label, "skip"), neuron.a_in_skip))
         return neuron, wired
 
+    def mixing(self, index: int) -> tuple[MixingThreshold, list[tuple[Dense, InPort]]]:
+        """Layer `index`'s mixing-stage neurons and their two connections, each with the port it drives
+        (the real-state connection first: it reads `s_out_re`)."""
+        layer = self.network.layers[index]
+        assert layer.mixing is not None
+        label = f"layer {index} mixing"
+        if isinstance(layer.mixing, IntMixing):
+            weights = [(layer.mixing.weight_re, layer.mixing.weight_exp_re), (layer.mixing.weight_im, layer.mixing.weight_exp_im)]
+            bits = self.target.state_payload_bits
+        else:
+            weights = [(part, 0) for part in layer.mixing.weight_parts()]
+            bits = FLOAT_MESSAGE_BITS
+        neuron = MixingThreshold(threshold=layer.threshold, offset=self.latencies[index],
+                                 state_bits=self.target.state_bits, name=f"layer{index}", **self.common)
+        peak = self.target.state_payload_max
+        wired = []
+        for (weight, exponent), part, port in zip(weights, ("re", "im"), (neuron.a_in_re, neuron.a_in_im)):
+            name = f"layer{index}_mixing_{part}"
+            if self.fixed:
+                _check_accumulator(f"{label}, {part} weights", weight, exponent, peak, self.target.weight_bits)
+                dense = int_dense(weight, exponent, self.target.weight_bits, bits, name)
+            else:
+                dense = Dense(weights=np.asarray(weight, dtype=np.float64), num_message_bits=bits, name=name)
+            wired.append((dense, port))
+        return neuron, wired
+
     def readout(self, graded: bool) -> tuple[S5RFReadout, Dense]:
         """The readout and its incoming connection."""
         readout = self.network.readout
         exponent = readout.weight_exp if isinstance(readout, IntReadout) else 0
         dense = self.dense(readout.weight, exponent, graded, self.peaks[-1], "readout", "w")
-        process = S5RFReadout(decay=readout.decay, offset=readout_latency(len(self.network.layers)),
+        process = S5RFReadout(decay=readout.decay, offset=self.latencies[-1],
                               name="readout", **self.common, **self.formats)
         return process, dense
 
@@ -189,7 +242,8 @@ def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> Lava
     source = factory.source(inputs)
     provider: OutPort = source.s_out
     graded = True  # the source sends spike counts or graded input payloads
-    neurons: list[S5RFNeuron] = []
+    neurons: list[S5RFNeuron | MixingThreshold] = []
+    states: list[S5RFState | None] = []
     connections: list[Dense] = []
     for index, layer in enumerate(network.layers):
         neuron, wired = factory.layer(index, graded)
@@ -197,10 +251,21 @@ def build_lava(network: Network, inputs: np.ndarray, record_buffer: int) -> Lava
             provider.connect(dense.s_in)
             dense.a_out.connect(port)
             connections.append(dense)
+        if isinstance(neuron, S5RFState):
+            states.append(neuron)
+            stage, wired = factory.mixing(index)
+            for (dense, port), sender in zip(wired, (neuron.s_out_re, neuron.s_out_im)):
+                sender.connect(dense.s_in)
+                dense.a_out.connect(port)
+                connections.append(dense)
+            neurons.append(stage)
+            provider, graded = stage.s_out, False
+            continue
+        states.append(None)
         neurons.append(neuron)
         provider, graded = neuron.s_out, layer.skip
     readout, dense = factory.readout(graded)
     provider.connect(dense.s_in)
     dense.a_out.connect(readout.a_in)
     connections.append(dense)
-    return LavaNetwork(source, neurons, readout, connections)
+    return LavaNetwork(source, neurons, readout, connections, factory.latencies, states)

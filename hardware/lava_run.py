@@ -3,10 +3,10 @@
 `run_lava` builds the process graph once for all N samples (compiling a Lava
 graph costs far more than a sample), plays the samples back to back and lets
 every process reset itself at its own sample boundaries (schedule in
-`hardware.lava_procs.process`). It runs N·T + L + 1 Lava steps in chunks of at
+`hardware.lava_procs.process`). It runs N·T Lava steps plus the readout's latency in chunks of at
 most `CHUNK_STEPS`, and after each chunk drains the spike and score
 recordings of the samples finished so far (one message per sample and
-process; each process's latency, `lava_builder.layer_latency`, is already
+process; each process's latency, `lava_builder.latencies`, is already
 taken out by its schedule), so that spikes[l][n, τ] is directly comparable to
 the golden simulator's. The run happens inside `lava_session`, which stops
 Lava and frees its processes and shared memory when the run fails or SIGINT
@@ -123,8 +123,7 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, prog
                 before = recorder.samples_done
                 recorder.drain(done)
                 bar.update(recorder.samples_done - before)
-        saturation = [int(n.saturation.get()[0]) for n in built.neurons]
-        saturation.append(int(built.readout.saturation.get()[0]))
+        saturation = built.saturation()
     return SimulationResult(
         spikes=recorder.spikes,
         scores=recorder.scores,

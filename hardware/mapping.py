@@ -8,6 +8,11 @@ Model of the hardware (the `TargetSpec` limits, docs/design.md §5):
 - layer l's neurons have fan-in H_l from the real `Dense`, H_l more from the
   imaginary `Dense` (when its weights are not all zero) and 1 from the
   identity skip connection on a skip layer; a readout neuron has fan-in P_L;
+- a layer with a mixing stage (docs/design.md §4b) has its P states as the
+  layer's neurons and P more memoryless threshold neurons ("layer l
+  mixing", the row right after the layer's), whose fan-in is the largest
+  number of non-zero mixing weights of one neuron over both parts (the
+  states of its block, real and imaginary);
 - each layer (and the readout) gets its own cores, filled up to
   `neurons_per_core` neurons and `synapses_per_core` synapses, the same
   number of neurons on every core of a layer but the last;
@@ -24,6 +29,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+import numpy as np
 
 from s5rf_neuro.errors import TargetError
 from s5rf_neuro.hardware.network import IntNetwork
@@ -56,7 +63,8 @@ class LayerMapping:
 class MappingReport:
     """Where a network goes on the target.
 
-    layers: one entry per layer then the readout; cores: every core used, in order.
+    layers: one entry per layer (followed by one for its mixing stage, if any)
+    then the readout; cores: every core used, in order.
     """
 
     target: str
@@ -122,6 +130,11 @@ def _place(name: str, neurons: int, fan_in: int, network: IntNetwork, first_core
     return LayerMapping(name, neurons, fan_in, neurons * fan_in, count, per_core), cores
 
 
+def mixing_row_name(index: int) -> str:
+    """The mapping row (and counter name) of layer `index`'s mixing stage."""
+    return f"layer {index} mixing"
+
+
 def map_network(network: IntNetwork) -> MappingReport:
     """Assign `network` to cores of its target; `TargetError` when it cannot be mapped."""
     if not isinstance(network, IntNetwork):
@@ -138,6 +151,12 @@ def map_network(network: IntNetwork) -> MappingReport:
         placed, used = _place(name, layer.num_neurons, fan_in, network, len(cores))
         layers.append(placed)
         cores.extend(used)
+        if layer.mixing is not None:
+            first, second = layer.mixing.weight_parts()
+            fan_in = int(np.max(np.count_nonzero(first, axis=1) + np.count_nonzero(second, axis=1), initial=0))
+            placed, used = _place(mixing_row_name(index), layer.num_mixing_neurons, fan_in, network, len(cores))
+            layers.append(placed)
+            cores.extend(used)
     readout = network.readout
     placed, used = _place("readout", network.output_dim, int(readout.weight.shape[1]), network, len(cores))
     layers.append(placed)
@@ -145,5 +164,10 @@ def map_network(network: IntNetwork) -> MappingReport:
     notes = []
     if any(layer.skip for layer in network.layers):
         notes.append("skip layers hold one identity synapse per neuron for their input (graded spikes)")
+    if any(layer.mixing is not None for layer in network.layers):
+        notes.append(
+            f"a mixing stage's states send Re x and Im x as {target.state_payload_bits}-bit graded spikes every step "
+            "to threshold neurons holding one synapse per state of their block and part"
+        )
     return MappingReport(target.name, layers, cores, target.neurons_per_core, target.synapses_per_core,
                          target.cores_per_chip, notes)

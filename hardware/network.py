@@ -10,6 +10,13 @@ values for graded inputs, `InputFormat`) and state x[t] (P,) complex:
     s[t]   = Re x[t] > θ                    θ = 1/|b̄| per neuron
     out[t] = s[t] (+ u[t] on a skip layer)
 
+A layer with a mixing stage (a zoh first layer whose eigenvector matrix V is
+not the identity, docs/design.md §4b) keeps x as states that never spike
+(stage A) and spikes on a mix of them instead (stage B):
+
+    y[t]   = Re(M)·Re x[t] − Im(M)·Im x[t]  M (P, P), the layer's `mixing`
+    s[t]   = y[t] > θ
+
 and a leaky readout y[t] = d ⊙ y[t−1] + R·s_last[t], score = mean_t y[t].
 
 The integer network follows `hardware.neuron` exactly (see there).
@@ -27,7 +34,7 @@ programming error and raises `TypeError`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
 import numpy as np
@@ -94,11 +101,17 @@ def _require(condition: bool, message: str) -> None:
 
 
 def _records_identical(first: Any, second: Any) -> bool:
-    """Whether two records of one type hold the same arrays (dtype, shape, bytes) and equal scalars."""
+    """Whether two records of one type hold the same arrays (dtype, shape, bytes), equal scalars
+    and identical nested records (or None in both)."""
+    if type(first) is not type(second):
+        return False
     for spec in fields(first):
         left, right = getattr(first, spec.name), getattr(second, spec.name)
         if "array" in spec.metadata:
             if left.dtype != right.dtype or left.shape != right.shape or left.tobytes() != right.tobytes():
+                return False
+        elif is_dataclass(left) or is_dataclass(right):
+            if not _records_identical(left, right):
                 return False
         elif left != right:
             return False
@@ -222,6 +235,100 @@ class _LayerSizes:
         _require(not self.skip or self.num_inputs == self.num_neurons,
                  f"a skip layer needs as many inputs as neurons, got {self.num_inputs} and {self.num_neurons}")
 
+    def _check_mixing(self, kind: type) -> None:
+        """The optional mixing stage is a `kind` record that reads all P states of the layer."""
+        mixing = getattr(self, "mixing")
+        if mixing is None:
+            return
+        if not isinstance(mixing, kind):
+            raise TypeError(f"mixing: expected a {kind.__name__} or None, got {type(mixing).__name__}")
+        _require(not self.skip, "a layer with a mixing stage cannot be a skip layer (only a first layer mixes)")
+        size = mixing.weight_parts()[0].shape[0]
+        _require(size == self.num_neurons,
+                 f"mixing has {size} neurons, but the layer has {self.num_neurons} states to mix")
+
+    @property
+    def num_mixing_neurons(self) -> int:
+        """Neurons of the mixing stage (stage B): P when the layer mixes, else 0."""
+        return 0 if getattr(self, "mixing") is None else self.num_neurons
+
+
+class _MixingSizes:
+    """The two synapse matrices of a mixing stage, from the payloads of Re x and of Im x, (P, P) each."""
+
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        raise NotImplementedError
+
+    @property
+    def num_synapses(self) -> int:
+        """Synapses of the stage: the non-zero weights of both matrices (within-block only for block-diagonal V)."""
+        first, second = self.weight_parts()
+        return int(np.count_nonzero(first) + np.count_nonzero(second))
+
+    def _check_stage(self) -> None:
+        """`_check_record`, then a square matrix; every message starts with "mixing:"."""
+        try:
+            _check_record(self)
+        except NetworkError as err:
+            raise NetworkError(f"mixing: {err}") from None
+        first = self.weight_parts()[0]
+        _require(first.shape[0] == first.shape[1], f"mixing: weight has shape {first.shape}, expected (P, P)")
+
+
+@dataclass(frozen=True, eq=False)
+class FloatMixing(_MixingSizes):
+    """Stage B of a mixing layer in float64: y = Re(M)·Re x − Im(M)·Im x, spikes y > θ (the layer's threshold).
+
+    weight: complex128 (P, P) M, in threshold units per state unit of x. With
+            V the model's eigenvector matrix and x = z/|b̄| the scaled states,
+            M = V·diag(|b̄|) (the state scales folded into V's columns).
+    """
+
+    weight: np.ndarray = array_field("complex", "P", "P")
+
+    def __post_init__(self) -> None:
+        self._check_stage()
+
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Weights on Re x and on Im x: Re M and −Im M, float64 (P, P) each."""
+        return self.weight.real, -self.weight.imag
+
+
+@dataclass(frozen=True, eq=False)
+class IntMixing(_MixingSizes):
+    """Stage B of a mixing layer in fixed point (docs/design.md §5b).
+
+    Each state neuron sends its state as two graded spikes, the payloads
+    p_re, p_im of `hardware.neuron.state_payload` (signed, target.state_payload_bits);
+    the memoryless threshold neurons compute
+
+        v = sat( (weight_re·p_re)·2^weight_exp_re + (weight_im·p_im)·2^weight_exp_im )
+        spike = v > θ            θ: the layer's threshold, in LSBs of v
+
+    weight_re, weight_im: int64 (P, P) signed mantissas (≈ Re M and −Im M);
+    weight_exp_re, weight_exp_im: shared exponents (floor shift for exp < 0);
+    state_scale: LSBs of v per float unit of y, > 0 (for reports and de-quantisation).
+    """
+
+    weight_re: np.ndarray = array_field("int", "P", "P")
+    weight_im: np.ndarray = array_field("int", "P", "P")
+    weight_exp_re: int
+    weight_exp_im: int
+    state_scale: float
+
+    def __post_init__(self) -> None:
+        self._check_stage()
+        _require(self.state_scale > 0, f"mixing: state_scale must be positive, got {self.state_scale}")
+
+    def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Mantissas on the payloads of Re x and of Im x, int64 (P, P) each."""
+        return self.weight_re, self.weight_im
+
+    def check_fits(self, target: TargetSpec, owner: str) -> None:
+        """Raise TargetError naming `owner` unless the mantissas and exponents fit `target`."""
+        target.check_weights(f"{owner} mixing", self.weight_re, self.weight_exp_re, "real-state")
+        target.check_weights(f"{owner} mixing", self.weight_im, self.weight_exp_im, "imaginary-state")
+
 
 @dataclass(frozen=True, eq=False)
 class FloatLayer(_LayerSizes):
@@ -229,20 +336,23 @@ class FloatLayer(_LayerSizes):
 
     decay:      complex128 (P,)   λ̄, per neuron, |λ̄| < 1
     weight:     complex128 (P, H) W, input weights in state units per input spike
-    threshold:  float64 (P,)      θ, spike when Re x > θ (state units)
+    threshold:  float64 (P,)      θ, spike when Re x > θ (state units), or y > θ with mixing
     skip:       the layer's output is its spikes plus its input (needs H == P)
+    mixing:     None, or the `FloatMixing` stage that spikes instead of the states
     """
 
     decay: np.ndarray = array_field("complex", "P")
     weight: np.ndarray = array_field("complex", "P", "H")
     threshold: np.ndarray = array_field("float", "P")
     skip: bool = False
+    mixing: FloatMixing | None = None
 
     def __post_init__(self) -> None:
         _check_record(self)
         largest = float(np.abs(self.decay).max(initial=0.0))
         _require(largest < 1, f"decay |λ̄| = {largest:.6g} ≥ 1: the neuron's state would grow without bound")
         self._check_skip()
+        self._check_mixing(FloatMixing)
 
     def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
         """The real and imaginary input weights, float64 (P, H) each."""
@@ -304,9 +414,10 @@ class IntLayer(_LayerSizes):
     decay_re, decay_im: (P,)    c, s with λ̄ ≈ (c + i·s)/2^decay_bits
     weight_re, weight_im: (P, H) signed mantissas, within the target's weight_bits
     weight_exp_re, weight_exp_im: shared exponents: a = (W·u)·2^exp (floor for exp < 0)
-    threshold: (P,)             θ in state LSBs, spike when re > θ
+    threshold: (P,)             θ in state LSBs, spike when re > θ (with mixing: in LSBs of v, spike when v > θ)
     state_scale: state LSBs per float state unit (for reports and de-quantisation), > 0
     skip: output = spikes + input
+    mixing: None, or the `IntMixing` stage that spikes instead of the states
 
     The ranges that depend on the target (mantissa width, exponent range,
     |λ̄_int| < 1, threshold width) are checked by the `IntNetwork` that holds the layer.
@@ -321,11 +432,13 @@ class IntLayer(_LayerSizes):
     threshold: np.ndarray = array_field("int", "P")
     state_scale: float
     skip: bool = False
+    mixing: IntMixing | None = None
 
     def __post_init__(self) -> None:
         _check_record(self)
         _require(self.state_scale > 0, f"state_scale must be positive, got {self.state_scale}")
         self._check_skip()
+        self._check_mixing(IntMixing)
 
     def weight_parts(self) -> tuple[np.ndarray, np.ndarray]:
         """The real and imaginary weight mantissas, int64 (P, H) each."""
@@ -343,6 +456,8 @@ class IntLayer(_LayerSizes):
                 f"{owner}: threshold must lie in [0, {target.threshold_max}] state LSBs "
                 f"({target.threshold_bits} unsigned bits of target {target.name})"
             )
+        if self.mixing is not None:
+            self.mixing.check_fits(target, owner)
 
 
 @dataclass(frozen=True, eq=False)

@@ -33,6 +33,14 @@ differences, the sum and the division by 2^k, a change of exponent only).
 An input so large that λ·z + d reaches 2^(53−k) may round, but the result
 then lies far outside the state range and clips to the same bound as the
 exact value would. The readout is the same update on real numbers.
+
+A mixing stage (docs/design.md §5b) adds two pieces. A state neuron sends
+each component of its state as a graded spike whose payload is the state's
+top bits, p = x >> (state_bits − state_payload_bits) (an arithmetic shift, so
+a saturated state still fits the signed payload: it never clips). A
+threshold neuron of the stage is memoryless: v = sat(a_re + a_im) from its
+two dense connections, spike = v > θ; sat never changes a spike, as θ lies
+within the state range.
 """
 
 from __future__ import annotations
@@ -234,6 +242,33 @@ def int_readout_step(
     drive = np.asarray(a, dtype=np.float64) + rounding_offset(target)
     events, _, _ = decay_step_in_place(y, np.asarray(decay, dtype=np.float64) * 2.0 ** -target.decay_bits, drive, target)
     return y.astype(np.int64), events
+
+
+def state_payload(parts: np.ndarray, target: TargetSpec) -> np.ndarray:
+    """Graded payloads of integer state components (LSBs): floor(x / 2^state_payload_shift).
+
+    parts: integer-valued float64 or int64, any shape (e.g. (..., 2P) interleaved
+    re, im). Returns the same dtype and shape; exact in float64 (a power-of-two
+    division and a floor). Every payload lies in the signed state_payload_bits range.
+    """
+    shift = target.state_payload_shift
+    if np.asarray(parts).dtype.kind in "iu":
+        return np.asarray(parts, dtype=np.int64) >> shift
+    return np.floor(np.asarray(parts, dtype=np.float64) * 2.0 ** -shift)
+
+
+def mixing_neuron_step(
+    a_re: np.ndarray, a_im: np.ndarray, threshold: np.ndarray, target: TargetSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """One step of the memoryless threshold neurons of a mixing stage: v = sat(a_re + a_im), spike = v > θ.
+
+    a_re, a_im: integer-valued (..., P) inputs from the dense connections on
+    the real- and imaginary-state payloads (LSBs of v); threshold: (P,).
+    Returns (v as int64, spikes as bool), both (..., P).
+    """
+    total = np.asarray(a_re, dtype=np.int64) + np.asarray(a_im, dtype=np.int64)
+    np.clip(total, target.state_min, target.state_max, out=total)
+    return total, total > threshold
 
 
 def float_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray) -> None:

@@ -15,7 +15,8 @@ Sources of the `loihi2` figures:
 - Weight exponent range [-8, 7]: the Loihi synapse format, Davies et al.,
   "Loihi: A Neuromorphic Manycore Processor with On-Chip Learning",
   IEEE Micro 38(1), 2018.
-- Graded spikes with up to 24-bit payload; 128 neuro cores per chip; up to
+- Graded spikes with up to 24-bit payload (a mixing stage's state payloads
+  are taken as signed two's complement numbers of `state_payload_bits`); 128 neuro cores per chip; up to
   1 M neurons and 120 M synapses per chip: Intel Loihi 2 brief (2021). The
   per-core limits below are those chip totals divided by 128 cores.
 """
@@ -73,6 +74,10 @@ class TargetSpec:
     """Synapses one neuro core holds (120 M synapses per chip / 128 cores)."""
     cores_per_chip: int = 128
     """Neuro cores per chip."""
+    state_payload_bits: int = 16
+    """Signed (two's complement) bits of the graded spike with which a state neuron of a mixing stage
+    sends Re x or Im x: the top bits of the state, `hardware.neuron.state_payload` (a payload wider
+    than the state carries the whole state)."""
 
     def __post_init__(self) -> None:
         """Refuse formats that no arithmetic here can execute (one `TargetError` naming the field).
@@ -90,6 +95,7 @@ class TargetSpec:
             "neurons_per_core": (1, 1 << 40),
             "synapses_per_core": (1, 1 << 40),
             "cores_per_chip": (1, 1 << 20),
+            "state_payload_bits": (2, 24),
         }
         if not isinstance(self.name, str) or not self.name:
             raise TargetError(f"target name must be a non-empty string, got {self.name!r}")
@@ -147,6 +153,16 @@ class TargetSpec:
     def payload_max(self) -> int:
         """Largest value a graded spike carries."""
         return (1 << self.spike_payload_bits) - 1
+
+    @property
+    def state_payload_shift(self) -> int:
+        """Bits a state loses on its way into a state payload: state_bits − state_payload_bits, or 0."""
+        return max(0, self.state_bits - self.state_payload_bits)
+
+    @property
+    def state_payload_max(self) -> int:
+        """Largest magnitude of a state payload (its most negative value; the largest is one less)."""
+        return 1 << (min(self.state_payload_bits, self.state_bits) - 1)
 
     def check_weights(self, owner: str, mantissas: np.ndarray, exponent: int, kind: str = "") -> None:
         """Refuse a connection whose mantissas or exponent the target cannot hold.

@@ -10,7 +10,6 @@ import torch
 
 from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.config import S5RFConfig
-from s5rf_neuro.errors import TargetError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.hardware.golden import simulate
 from s5rf_neuro.hardware.network import FloatNetwork, FloatReadout
@@ -86,12 +85,6 @@ def test_layer_parameters_follow_the_design(digits_test_set) -> None:
     assert network.metadata["note"] == "x" and network.metadata["config"]["discretization"] == "bilinear"
     dirac = discretise(_model("dirac", True, False, 8))
     np.testing.assert_array_equal(dirac.layers[0].weight.imag != 0, True)
-
-
-def test_zoh_with_eigenvector_mixing_is_refused() -> None:
-    model = S5RFClassifier(S5RFConfig(input_dim=4, output_dim=2, num_neurons=8, discretization="zoh"))
-    with pytest.raises(TargetError, match=r"layer 0: the zoh discretisation mixes .* eigenvector matrix V"):
-        discretise(model)
 
 
 def test_trained_model_spikes_are_reproduced_on_the_test_set(digits_checkpoint, digits_test_set) -> None:

@@ -22,7 +22,7 @@ LAYER_QUANTISATION_KEYS = {
     "state_scale", "state_exponent", "peak_source", "state_peak", "state_headroom_bits", "input_max", "row_gain_min",
     "row_gain_max", "weight_exp_re", "weight_exp_im", "weight_mantissa_max_re", "weight_mantissa_max_im",
     "weight_clip_fraction", "weight_error_max", "decay_error_max", "decay_zero", "decay_guarded", "decay_magnitude_max",
-    "threshold_min", "threshold_max", "threshold_lsb_min", "threshold_lsb_max", "threshold_error_max",
+    "threshold_min", "threshold_max", "threshold_lsb_min", "threshold_lsb_max", "threshold_error_max", "mixing",
 }
 """The keys of each layer's entry in export.json's quantisation report (readers rely on them)."""
 READOUT_QUANTISATION_KEYS = {
@@ -79,6 +79,7 @@ def test_loihi2_export_writes_valid_nir_and_report(loihi_export):
     assert SOFTWARE <= set(report["software"]) and report["software"]["nir"]
     assert len(report["quantisation"]["layers"]) == len(network.layers)
     assert set(report["quantisation"]["layers"][0]) == LAYER_QUANTISATION_KEYS
+    assert report["quantisation"]["layers"][0]["mixing"] is None  # a dirac model has no mixing stage
     assert set(report["quantisation"]["readout"]) == READOUT_QUANTISATION_KEYS
     assert set(report["layers"][0]) == {"name", "inputs", "neurons", "synapses", "skip", "weight_exponents",
                                         "state_headroom_bits"}

@@ -19,14 +19,16 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from s5rf_neuro.hardware.lava_procs.process import S5RFNeuron, S5RFReadout, SpikeSource
+from s5rf_neuro.hardware.lava_procs.process import MixingThreshold, S5RFNeuron, S5RFReadout, S5RFState, SpikeSource
 from s5rf_neuro.hardware.neuron import (
     float_neuron_step,
     float_readout_step,
     int_neuron_step,
     int_readout_step,
+    mixing_neuron_step,
+    state_payload,
 )
-from s5rf_neuro.hardware.target import DECAY_ROUNDINGS, TargetSpec
+from s5rf_neuro.hardware.target import DECAY_ROUNDINGS, LOIHI2, TargetSpec
 
 
 def _scalar_type() -> LavaPyType:
@@ -58,13 +60,15 @@ class _FixedArithmetic(_Scheduled):
     state_bits: np.ndarray = _scalar_type()
     _target: TargetSpec | None = None
 
-    def target(self) -> TargetSpec:
-        """A spec holding the Vars' formats, rebuilt only when a Var changed."""
+    def target(self, payload_bits: int = LOIHI2.state_payload_bits) -> TargetSpec:
+        """A spec holding the Vars' formats (and a state payload width), rebuilt only when one changed."""
         bits, rounding, state = int(self.decay_bits[0]), DECAY_ROUNDINGS[self.decay_rounding[0]], int(self.state_bits[0])
         spec = self._target
-        if spec is None or (spec.decay_bits, spec.decay_rounding, spec.state_bits) != (bits, rounding, state):
+        formats = (bits, rounding, state, payload_bits)
+        if spec is None or (spec.decay_bits, spec.decay_rounding, spec.state_bits, spec.state_payload_bits) != formats:
             spec = self._target = TargetSpec(
-                name="lava-vars", quantized=True, decay_bits=bits, decay_rounding=rounding, state_bits=state
+                name="lava-vars", quantized=True, decay_bits=bits, decay_rounding=rounding, state_bits=state,
+                state_payload_bits=payload_bits,
             )
         return spec
 
@@ -186,6 +190,142 @@ class PyS5RFNeuronFloat(_NeuronModel):
         )
         self.re, self.im = state.real.copy(), state.imag.copy()
         return spikes.astype(float)
+
+
+class _StateModel(_Scheduled):
+    """Stage A of a mixing layer: the S5-RF state step, both parts sent every step."""
+
+    def _update(self, a_re: np.ndarray, a_im: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Advance the state by one step; return what `s_out_re` and `s_out_im` send."""
+        raise NotImplementedError
+
+    def run_spk(self) -> None:
+        a_re = self.a_in_re.recv()
+        a_im = self.a_in_im.recv()
+        k = self.local_step()
+        if k < 0:
+            self.s_out_re.send(np.zeros_like(a_re))
+            self.s_out_im.send(np.zeros_like(a_im))
+            return
+        if k % int(self.period[0]) == 0:
+            self.re = np.zeros_like(self.re)
+            self.im = np.zeros_like(self.im)
+        out_re, out_im = self._update(a_re, a_im)
+        self.s_out_re.send(out_re)
+        self.s_out_im.send(out_im)
+
+
+@implements(proc=S5RFState, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyS5RFStateFixed(_StateModel, _FixedArithmetic):
+    """Bit-accurate states: `int_neuron_step`, then `state_payload` of each part."""
+
+    a_in_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    s_out_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=24)
+    decay_re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
+    decay_im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=13)
+    re: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    im: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    payload_bits: np.ndarray = _scalar_type()
+
+    def _update(self, a_re: np.ndarray, a_im: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        target = self.target(int(self.payload_bits[0]))
+        self.re, self.im, _, saturated = int_neuron_step(
+            self.re, self.im, a_re.astype(np.int64), a_im.astype(np.int64),
+            self.decay_re, self.decay_im, np.zeros_like(self.re), target,
+        )
+        self.saturation[0] += saturated
+        return state_payload(self.re, target).astype(np.int32), state_payload(self.im, target).astype(np.int32)
+
+
+@implements(proc=S5RFState, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyS5RFStateFloat(_StateModel):
+    """Float64 states: `float_neuron_step`, both parts sent as they are."""
+
+    a_in_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_in_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out_re: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_out_im: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    decay_re: np.ndarray = LavaPyType(np.ndarray, float)
+    decay_im: np.ndarray = LavaPyType(np.ndarray, float)
+    re: np.ndarray = LavaPyType(np.ndarray, float)
+    im: np.ndarray = LavaPyType(np.ndarray, float)
+    payload_bits: np.ndarray = _scalar_type()
+    decay_bits: np.ndarray = _scalar_type()
+    decay_rounding: np.ndarray = _scalar_type()
+    state_bits: np.ndarray = _scalar_type()
+
+    def _update(self, a_re: np.ndarray, a_im: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        state, _ = float_neuron_step(self.re + 1j * self.im, a_re + 1j * a_im, self.decay_re + 1j * self.decay_im,
+                                     np.zeros_like(self.re))
+        self.re, self.im = state.real.copy(), state.imag.copy()
+        return self.re.copy(), self.im.copy()
+
+
+class _MixingModel(_Scheduled):
+    """Stage B of a mixing layer: memoryless threshold neurons, recorded like `S5RFNeuron`'s."""
+
+    def _spikes(self, a_re: np.ndarray, a_im: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def run_spk(self) -> None:
+        a_re = self.a_in_re.recv()
+        a_im = self.a_in_im.recv()
+        k = self.local_step()
+        if k < 0:
+            self.s_out.send(np.zeros(self.threshold.shape, self.recorded.dtype))
+            return
+        step = k % int(self.period[0])
+        spikes = self._spikes(a_re, a_im)
+        self.recorded[step] = spikes
+        if step == len(self.recorded) - 1 and self.recording(k):
+            self.s_rec.send(self.recorded)
+        self.s_out.send(spikes)
+
+
+@implements(proc=MixingThreshold, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("fixed_pt")
+class PyMixingThresholdFixed(_MixingModel):
+    """Bit-accurate threshold neurons: `hardware.neuron.mixing_neuron_step`."""
+
+    a_in_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    a_in_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=24)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=8)
+    s_rec: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int8, precision=1)
+    recorded: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=1)
+    threshold: np.ndarray = LavaPyType(np.ndarray, np.int64, precision=24)
+    state_bits: np.ndarray = _scalar_type()
+    _target: TargetSpec | None = None
+
+    def _spikes(self, a_re: np.ndarray, a_im: np.ndarray) -> np.ndarray:
+        bits = int(self.state_bits[0])
+        if self._target is None or self._target.state_bits != bits:
+            self._target = TargetSpec(name="lava-vars", quantized=True, state_bits=bits)
+        return mixing_neuron_step(a_re, a_im, self.threshold, self._target)[1].astype(np.int32)
+
+
+@implements(proc=MixingThreshold, protocol=LoihiProtocol)
+@requires(CPU)
+@tag("floating_pt")
+class PyMixingThresholdFloat(_MixingModel):
+    """Float64 threshold neurons: spike when a_re + a_im > threshold."""
+
+    a_in_re: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    a_in_im: PyInPort = LavaPyType(PyInPort.VEC_DENSE, float)
+    s_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, float)
+    s_rec: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int8, precision=1)
+    recorded: np.ndarray = LavaPyType(np.ndarray, np.int8, precision=1)
+    threshold: np.ndarray = LavaPyType(np.ndarray, float)
+    state_bits: np.ndarray = _scalar_type()
+
+    def _spikes(self, a_re: np.ndarray, a_im: np.ndarray) -> np.ndarray:
+        return (a_re + a_im > self.threshold).astype(float)
 
 
 class _ReadoutModel(_Scheduled):

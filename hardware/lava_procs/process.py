@@ -15,6 +15,11 @@ Lava's `Dense` delays by one step, so a builder gives layer l the offset
 l + 1 and the readout of L layers the offset L + 1; every input a process
 receives then belongs to the (n, τ) it is working on.
 
+A layer with a mixing stage (docs/design.md §4b) is two processes: its
+states (`S5RFState`, no threshold) send Re x and Im x as graded spikes every
+step, and two `Dense` feed its threshold neurons (`MixingThreshold`), which
+therefore work one step later (offset one more).
+
 Recording. A neuron collects the spikes of each sample in `recorded` and,
 at the sample's last step, sends them on `s_rec`; the readout sends each
 finished sample's score on `score_rec`. Both are external pipes
@@ -231,5 +236,114 @@ class S5RFReadout(AbstractProcess):
         self.score = Var(shape=shape, init=0)
         self.scores = Var(shape=shape, init=0)
         _arithmetic(self, decay_bits, decay_rounding, state_bits)
+        _schedule(self, period, offset, num_steps)
+        self.saturation = _scalar(0)
+
+
+class S5RFState(AbstractProcess):
+    """P complex S5-RF states without a threshold: stage A of a mixing layer.
+
+    Dynamics as `S5RFNeuron`'s (same ports a_in_re, a_in_im and arithmetic),
+    but nothing spikes: every step `s_out_re` and `s_out_im` send the new
+    state's parts as graded spikes, in fixed_pt their payloads
+    (`hardware.neuron.state_payload`: the top `payload_bits` of the state).
+
+    Parameters
+    ----------
+    decay_re, decay_im : np.ndarray
+        (P,) as for `S5RFNeuron`.
+    period, offset, num_steps : int
+        As for `S5RFNeuron` (no recording).
+    payload_bits : int
+        Signed payload width of the state spikes (fixed_pt).
+    decay_bits, decay_rounding, state_bits :
+        As for `S5RFNeuron` (fixed_pt).
+    name : str, optional
+        Process name.
+
+    Example
+    -------
+    >>> states = S5RFState(decay_re=np.array([3900]), decay_im=np.array([800]),
+    ...                    period=32, offset=1, num_steps=320, payload_bits=16)
+    One state sending its top 16 bits of Re x and Im x every step.
+    """
+
+    def __init__(
+        self,
+        *,
+        decay_re: np.ndarray,
+        decay_im: np.ndarray,
+        period: int,
+        offset: int,
+        num_steps: int,
+        payload_bits: int = LOIHI2.state_payload_bits,
+        decay_bits: int = LOIHI2.decay_bits,
+        decay_rounding: str = LOIHI2.decay_rounding,
+        state_bits: int = LOIHI2.state_bits,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        shape = (int(np.size(decay_re)),)
+        self.a_in_re = InPort(shape=shape)
+        self.a_in_im = InPort(shape=shape)
+        self.s_out_re = OutPort(shape=shape)
+        self.s_out_im = OutPort(shape=shape)
+        self.decay_re = Var(shape=shape, init=decay_re)
+        self.decay_im = Var(shape=shape, init=decay_im)
+        self.re = Var(shape=shape, init=0)
+        self.im = Var(shape=shape, init=0)
+        self.payload_bits = _scalar(payload_bits)
+        _arithmetic(self, decay_bits, decay_rounding, state_bits)
+        _schedule(self, period, offset, num_steps)
+        self.saturation = _scalar(0)
+
+
+class MixingThreshold(AbstractProcess):
+    """P memoryless threshold neurons: stage B of a mixing layer.
+
+    Dynamics, with a_re, a_im from the `Dense` on the real- and on the
+    imaginary-state spikes: fixed_pt v = sat(a_re + a_im)
+    (`hardware.neuron.mixing_neuron_step`), floating_pt v = a_re + a_im;
+    spike = v > threshold, sent on `s_out` and recorded as `S5RFNeuron`'s.
+
+    Parameters
+    ----------
+    threshold : np.ndarray
+        (P,) spike when v exceeds it (threshold units or LSBs of v).
+    period, offset, num_steps, record_buffer : int
+        As for `S5RFNeuron`.
+    state_bits : int
+        Signed width of v (fixed_pt).
+    name : str, optional
+        Process name.
+
+    Example
+    -------
+    >>> stage = MixingThreshold(threshold=np.full(8, 4000), period=32, offset=2,
+    ...                         num_steps=320, record_buffer=18)
+    Eight threshold neurons one step behind the states they mix.
+    """
+
+    def __init__(
+        self,
+        *,
+        threshold: np.ndarray,
+        period: int,
+        offset: int,
+        num_steps: int,
+        record_buffer: int,
+        state_bits: int = LOIHI2.state_bits,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(name=name)
+        shape = (int(np.size(threshold)),)
+        self.a_in_re = InPort(shape=shape)
+        self.a_in_im = InPort(shape=shape)
+        self.s_out = OutPort(shape=shape)
+        self.s_rec = OutPort(shape=(int(period), shape[0]))
+        self.s_rec.flag_external_pipe(buffer_size=record_buffer)
+        self.recorded = Var(shape=(int(period), shape[0]), init=0)
+        self.threshold = Var(shape=shape, init=threshold)
+        self.state_bits = _scalar(state_bits)
         _schedule(self, period, offset, num_steps)
         self.saturation = _scalar(0)
