@@ -15,7 +15,16 @@ percentage points, spikes per sample per layer and their relative
 difference, with the acceptance targets (digits: integer within 0.5 points,
 spikes within 5 %, after QAT at most 0.2 points below float; SHD preset: 1 and 0.5 points).
 
+Models of the sequential digits twins (`--preset smnist` on sdigits and on
+psdigits, given with --sdigits-checkpoint / --psdigits-checkpoint): a zoh
+first layer with its mixing stage and graded 8-bit inputs, exported as
+`s5rf-export` does (`convert`, inputs quantised by `network_inputs`); rows
+without QAT: float baseline, integer from the weights, integer calibrated.
+Target for sdigits: the calibrated integer network within 1 point of float;
+psdigits is reported without a target.
+
     python bench/quantisation.py [--quick] [--checkpoint DIGITS.ckpt] [--shd-checkpoint SHD.ckpt] [--qat-epochs N]
+                                 [--sdigits-checkpoint CKPT] [--psdigits-checkpoint CKPT]
 
 Without --checkpoint the digits default model is trained here (about a
 minute). --quick trains it for 3 epochs, fine-tunes 1 QAT epoch (smoke run).
@@ -25,6 +34,7 @@ Writes bench/results/quantisation.md.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -36,6 +46,8 @@ from _common import add_model_options, check_model_options, data_set_section, mo
 CALIBRATION_SAMPLES = 256
 TARGETS = {"digits": (0.5, 0.2), "shd": (1.0, 0.5)}
 """Per model: (integer within … points of float, after QAT within … points)."""
+GRADED_TARGETS = {"sdigits": 1.0, "psdigits": None}
+"""Per sequential-digits model: calibrated integer within … points of float (None: reported only)."""
 SPIKE_TOLERANCE = 0.05
 
 
@@ -100,6 +112,41 @@ def rows_for(checkpoint_path: Path, qat_path: Path, qat_epochs: int | None, thre
     return rows, facts
 
 
+def graded_rows_for(checkpoint_path: Path) -> tuple[list[Row], dict]:
+    """(rows: float, integer, integer calibrated; facts) for a model on graded inputs, exported as s5rf-export does."""
+    from s5rf_neuro.export.conversion import convert, load_split_of
+    from s5rf_neuro.hardware.inputs import network_inputs
+    from s5rf_neuro.hardware.target import LOIHI2
+
+    plain = convert(checkpoint_path, LOIHI2)
+    test = load_split_of(plain.checkpoint, "test")
+    where = f"{test.name} test split"
+    rows = [measure("float64 discrete network (baseline)", plain.float_network, test.inputs, test.labels)]
+    rows.append(measure("integer loihi2 (state scale from weights)", plain.network,
+                        network_inputs(plain.network, test.inputs, where).values, test.labels))
+    calibrated = convert(checkpoint_path, LOIHI2, CALIBRATION_SAMPLES)
+    rows.append(measure(f"integer loihi2 (calibrated, {calibrated.calibration_samples} train samples)", calibrated.network,
+                        network_inputs(calibrated.network, test.inputs, where).values, test.labels))
+    config, input_format = plain.checkpoint.config, plain.network.input_format
+    mixing_neurons = plain.network.layers[0].num_mixing_neurons
+    facts = {
+        "name": test.name,
+        "shape": f"{config.num_layers} × {config.num_neurons} neurons, {config.discretization}"
+                 + (f", mixing stage of {mixing_neurons} neurons" if mixing_neurons else "")
+                 + f", {input_format.bits}-bit graded inputs",
+        "samples": len(test),
+    }
+    return rows, facts
+
+
+def graded_verdicts(rows: list[Row], within: float) -> list[str]:
+    """The pass/miss line for a sequential-digits model's target."""
+    base, calibrated = rows[0], rows[2]
+    ok = abs(calibrated.accuracy - base.accuracy) <= within
+    return [f"{'PASS' if ok else 'MISS'}: calibrated integer within {within} points of float "
+            f"({calibrated.accuracy - base.accuracy:+.2f} points)"]
+
+
 def verdicts(rows: list[Row], within: float, within_qat: float) -> list[str]:
     """Pass/miss lines for the acceptance targets."""
     base, integer, qat_int = rows[0], rows[1], rows[4]
@@ -131,8 +178,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3-epoch digits model, 1 QAT epoch (smoke run)")
     add_model_options(parser)
     parser.add_argument("--qat-epochs", type=int, default=None, help="QAT epochs (default: s5rf-train --qat's)")
+    for kind in GRADED_TARGETS:
+        parser.add_argument(f"--{kind}-checkpoint", type=Path, default=os.environ.get(f"S5RF_BENCH_{kind.upper()}_CHECKPOINT"),
+                            help=f"`--preset smnist` model on {kind} (default: $S5RF_BENCH_{kind.upper()}_CHECKPOINT, else none)")
     args = parser.parse_args(argv)
     check_model_options(parser, args)
+    graded = {kind: getattr(args, f"{kind}_checkpoint") for kind in GRADED_TARGETS}
+    for kind, path in graded.items():
+        if path is not None and not Path(path).is_file():
+            parser.error(f"argument --{kind}-checkpoint: {path}: no such checkpoint")
     if args.qat_epochs is not None and args.qat_epochs <= 0:
         parser.error("argument --qat-epochs: must be positive")
 
@@ -146,6 +200,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             lines = table(rows)
             checks = verdicts(rows, within, within_qat)
             sections += data_set_section(title, lines, checks)
+        for kind, path in graded.items():
+            if path is None:
+                continue
+            rows, facts = graded_rows_for(Path(path))
+            within = GRADED_TARGETS[kind]
+            title = f"{facts['name']} ({facts['shape']}; {facts['samples']} test samples; no QAT)"
+            checks = graded_verdicts(rows, within) if within is not None else ["reported without a target"]
+            sections += data_set_section(title, table(rows), checks)
     header = [
         "## Quantisation (`bench/quantisation.py`)",
         "",
