@@ -21,7 +21,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._common import CommandParser, cli_entry
+from s5rf_neuro.errors import TargetError
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ EXIT_INVALID = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="s5rf-export",
         description="Discretise, quantise and export a trained S5-RF checkpoint as NIR.",
     )
@@ -67,8 +68,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("calibrate", "validate", "test_samples"):
         value = getattr(args, name)
         if value is not None and value < 0:
-            parser.error(f"--{name.replace('_', '-')} must be >= 0, got {value}")
-    target = get_target(args.target)
+            parser.error(f"argument --{name.replace('_', '-')}: must be >= 0, got {value}")
+    try:
+        target = get_target(args.target)
+    except TargetError as err:
+        parser.error(f"argument --target: {err}")
+    if args.checkpoint.is_dir():
+        parser.error(f"checkpoint {args.checkpoint}: is a directory, not a checkpoint file")
     if not args.checkpoint.is_file():
         parser.error(f"checkpoint {args.checkpoint}: no such file")
     output = args.output or args.checkpoint.with_name(f"{args.checkpoint.stem}-{target.name}")
