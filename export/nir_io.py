@@ -37,7 +37,7 @@ import numpy as np
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.errors import FormatError
 from s5rf_neuro.export.nir_layout import MAPPABLE_TYPES, META_KEY
-from s5rf_neuro.export.nir_reader import check_version, graph_to_network, unmappable_message
+from s5rf_neuro.export.nir_reader import check_declared_size, check_version, graph_to_network, unmappable_message
 from s5rf_neuro.export.nir_writer import network_to_graph
 from s5rf_neuro.hardware.network import Network
 
@@ -85,6 +85,7 @@ def _precheck(source: str) -> None:
         root = handle.get("node")
         if not isinstance(root, h5py.Group) or "type" not in root:
             raise FormatError(f"{source}: HDF5 file without a NIR graph (no 'node' group)")
+        check_declared_size(handle, source)
         version = _dataset_value(root, f"metadata/{META_KEY}/format_version")
         if version is not None:
             check_version(version, source)

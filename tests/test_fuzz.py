@@ -172,6 +172,19 @@ NIR_MUTATIONS: dict[str, Callable[[np.random.Generator], Callable[[nir.NIRGraph]
 }
 
 
+def _huge_matrix_nir(root: Path) -> None:
+    """model.nir with layer 0's weight mantissas declared as a 10^6 x 10^6 matrix (a few kB on disk:
+    chunked and never written, so HDF5 stores only the fill value)."""
+    import shutil
+
+    shutil.copy(root / "export" / "model.nir", root / "huge_matrix.nir")
+    with h5py.File(root / "huge_matrix.nir", "a") as f:
+        group = f["node/nodes/layer_0/metadata/s5rf_neuro"]
+        del group["weight_re"]
+        group.create_dataset("weight_re", shape=(10**6, 10**6), dtype=np.int8, chunks=(1000, 1000),
+                             compression="gzip")
+
+
 def _float_nir(root: Path) -> None:
     from s5rf_neuro.commands.export import main as export
 
@@ -267,6 +280,7 @@ def build_workspace(root: Path) -> None:
     run({"kind": "digits"}, Recipe(epochs=0, eval_batch_size=512), root / "good.ckpt", config=config, progress=False)
     assert export([str(root / "good.ckpt"), "-o", str(root / "export"), "--test-samples", "0"]) == 0
     _float_nir(root)
+    _huge_matrix_nir(root)
     write_shd_dir(root / "shd", train_per_class=1, test_per_class=1)
     for name, mutation in (CHECKPOINT_MUTATIONS | RESUME_MUTATIONS).items():
         _write_checkpoint(root, f"{name}.ckpt", mutation(rng))
@@ -283,7 +297,7 @@ def build_workspace(root: Path) -> None:
     (root / "config_latin1.json").write_bytes(json.dumps({**ONE_CONFIG, "discretization": "zoh"}).encode()
                                               .replace(b"zoh", "zöh".encode("latin-1")))
     (root / "config_unknown.json").write_text(json.dumps({**ONE_CONFIG, "momentum": 0.9}))
-    (root / "config_huge.json").write_text(json.dumps({**ONE_CONFIG, "num_layers": 10**7}))
+    (root / "config_huge.json").write_text(json.dumps({**ONE_CONFIG, "num_layers": 10**9}))
     (root / "config_neurons_text.json").write_text(json.dumps({**ONE_CONFIG, "num_neurons": "four"}))
     nan_params = dict(params)
     nan_params["li.tau"] = _one_entry(params["li.tau"], np.nan, rng)
@@ -330,6 +344,9 @@ def _nir_cases() -> list[Case]:
     for name in list(NIR_MUTATIONS) + list(FLOAT_NIR_MUTATIONS):
         model = f"{name}.nir"
         cases.append(Case(f"run-{name}", "s5rf-run", (model, "--samples", "4"), (model,)))
+    cases.append(Case("run-huge_matrix", "s5rf-run", ("huge_matrix.nir", "--samples", "4"), ("huge_matrix.nir",)))
+    cases.append(Case("report-huge_matrix", "s5rf-report", ("huge_matrix.nir", "-o", "report", "--no-progress"),
+                      ("huge_matrix.nir",)))
     for name in ("wide_mantissa", "decay_bits_70", "float_nan_threshold"):
         cases.append(Case(f"report-{name}", "s5rf-report", (f"{name}.nir", "-o", "report", "--samples", "4",
                                                             "--no-progress"), (f"{name}.nir",)))
