@@ -218,6 +218,18 @@ def _check_weights(path: Path, config: S5RFConfig, state_dict: Mapping[str, Any]
                                   "(every weight must be a finite number)")
 
 
+def _check_metrics(path: Path, metrics: Mapping[str, Any]) -> None:
+    """Refuse recorded metrics that are not numbers (or lists of numbers), or a test accuracy outside [0, 1]."""
+    for key, value in metrics.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
+            raise CheckpointError(f"{path}: metrics entry {key!r} must be a number or a list of numbers, "
+                                  f"got {value!r:.60}")
+    accuracy = metrics.get("test_accuracy", 0.0)
+    if not (isinstance(accuracy, (int, float)) and 0.0 <= accuracy <= 1.0):
+        raise CheckpointError(f"{path}: metrics entry 'test_accuracy' must be a fraction in [0, 1], got {accuracy!r}")
+
+
 TRAINING_STATE = {"optimizer": dict, "epoch": int, "step": int, "recipe": dict, "train_time_s": (int, float),
                   "metrics": dict}
 """The `extra` entries a training run writes, with their types: `--resume` needs the first four; the last
@@ -275,6 +287,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except ConfigError as err:
         raise CheckpointError(f"{path}: {err}") from None
     _check_weights(path, config, data["state_dict"])
+    _check_metrics(path, data["metrics"])
     dataset = DatasetInfo.from_dict(data["dataset"], f"{path}: dataset", CheckpointError)
     if dataset.source is not None:
         check_source(dataset.recorded_source, f"{path}: dataset source", CheckpointError)

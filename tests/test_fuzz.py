@@ -100,6 +100,8 @@ CHECKPOINT_MUTATIONS: dict[str, Callable[[np.random.Generator], Callable[[dict[s
                                                 {"kind": "shd", "root": "shd", "channels": "four"}),
     "dataset_steps_text": lambda rng: _edit(("dataset", "time_steps"), "four"),
     "metrics_text": lambda rng: _edit(("metrics",), "accuracy"),
+    "metrics_accuracy_text": lambda rng: _edit(("metrics", "test_accuracy"), "high"),
+    "metrics_accuracy_nan": lambda rng: _edit(("metrics", "test_accuracy"), float("nan")),
 }
 """Damaged model or data description: every command that reads the checkpoint refuses it."""
 
@@ -307,6 +309,8 @@ def build_workspace(root: Path) -> None:
     np.savez(root / "ref_object.npz", **object_params, **{"li.tau": np.array([{"a": 1}] * 10, dtype=object)})
     np.savez(root / "ref_good.npz", **params)
     (root / "dataset_bad.json").write_text(json.dumps({"time_steps": "four"}))
+    (root / "profile_latin1.json").write_bytes('{"name": "gr\xfcn"}'.encode("latin-1"))
+    (root / "profile_unknown.json").write_text(json.dumps({"name": "mine", "bits": 8}))
     (root / "a_directory.ckpt").mkdir()
     (root / "report").mkdir()
     (root / "report" / "report.md").write_text("an earlier report\n")
@@ -425,6 +429,10 @@ def _option_cases() -> list[Case]:
                                                           "--calibrate", "-3"), ("--calibrate",)),
         Case("export-target-bogus", "s5rf-export", ("good.ckpt", "-o", "export", "--force", "--target", "banana"),
              ("--target",)),
+        Case("report-profile-latin1", "s5rf-report", ("good.ckpt", "-o", "report", "--profile", "profile_latin1.json"),
+             ("profile_latin1.json",)),
+        Case("report-profile-unknown", "s5rf-report", ("good.ckpt", "-o", "report", "--profile",
+                                                       "profile_unknown.json"), ("profile_unknown.json",)),
         Case("report-samples-0", "s5rf-report", ("good.ckpt", "-o", "report", "--samples", "0"), ("--samples",)),
         Case("report-bin-ms-tiny", "s5rf-report", ("good.ckpt", "-o", "report", "--data", "shd", "--data-dir", "shd",
                                                    "--binning", "fixed", "--bin-ms", "1e-9"), ("--bin-ms",)),
