@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
 from s5rf_neuro.commands._common import CommandParser, cli_entry
-from s5rf_neuro.errors import TargetError
+from s5rf_neuro.errors import NetworkError, TargetError
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
 if TYPE_CHECKING:
@@ -96,7 +96,10 @@ def _export(args: argparse.Namespace, target, directory, started: float) -> int:
     from s5rf_neuro.export.nir_io import read_nir, write_nir
     from s5rf_neuro.hardware.network import networks_identical
 
-    conversion = convert(args.checkpoint, target, args.calibrate)
+    try:
+        conversion = convert(args.checkpoint, target, args.calibrate)
+    except (NetworkError, TargetError) as err:
+        raise type(err)(f"{args.checkpoint}: {err}") from None
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
     read_back = read_nir(staged_nir)
     problems = []

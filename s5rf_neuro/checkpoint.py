@@ -218,6 +218,29 @@ def _check_weights(path: Path, config: S5RFConfig, state_dict: Mapping[str, Any]
                                   "(every weight must be a finite number)")
 
 
+def _check_magnitudes(path: Path, config: S5RFConfig, state_dict: Mapping[str, Tensor]) -> None:
+    """Refuse finite weights whose model overflows in the weights' own dtype: a step Δ = exp(log Δ), a rate
+    exp(a) of λ = −exp(a) + iω, their product, or the largest drive |B|·H·Δ of a layer (and |R|·P of the
+    readout) beyond the dtype's range."""
+    with torch.no_grad():
+        for index in range(config.num_layers):
+            prefix = f"layers.{index}."
+            step = torch.exp(state_dict[prefix + "log_step"])
+            rate = torch.exp(state_dict[prefix + "lambda_param"][:, 0])
+            weight = state_dict[prefix + "input_weight_ri"]
+            drive = weight.abs().amax() * weight.shape[1] * step.amax()
+            for what, value in (("log Δ (step sizes)", step), ("λ (continuous eigenvalues)", rate * step),
+                                ("input weights B", drive)):
+                if not bool(torch.isfinite(value).all()):
+                    raise CheckpointError(f"{path}: the layer {index} {what} are too large: the model overflows "
+                                          f"{str(weight.dtype).replace('torch.', '')} (every value it computes must "
+                                          "be finite)")
+        readout = state_dict["readout_weight"]
+        if not bool(torch.isfinite(readout.abs().amax() * config.num_neurons)):
+            raise CheckpointError(f"{path}: the readout weights are too large: the readout overflows "
+                                  f"{str(readout.dtype).replace('torch.', '')}")
+
+
 def _check_metrics(path: Path, metrics: Mapping[str, Any]) -> None:
     """Refuse recorded metrics that are not numbers (or lists of numbers), or a test accuracy outside [0, 1]."""
     for key, value in metrics.items():
@@ -287,6 +310,7 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except ConfigError as err:
         raise CheckpointError(f"{path}: {err}") from None
     _check_weights(path, config, data["state_dict"])
+    _check_magnitudes(path, config, data["state_dict"])
     _check_metrics(path, data["metrics"])
     dataset = DatasetInfo.from_dict(data["dataset"], f"{path}: dataset", CheckpointError)
     if dataset.source is not None:

@@ -87,6 +87,8 @@ CHECKPOINT_MUTATIONS: dict[str, Callable[[np.random.Generator], Callable[[dict[s
     "nan_log_step": lambda rng: _poison_weight("layers.0.log_step", float("nan"), rng),
     "inf_readout_logit": lambda rng: _poison_weight("readout_logit", float("-inf"), rng),
     "nan_readout_weight": lambda rng: _poison_weight("readout_weight", float("nan"), rng),
+    "huge_log_step": lambda rng: _poison_weight("layers.1.log_step", 1e30, rng),
+    "huge_readout_weight": lambda rng: _poison_weight("readout_weight", 3e38, rng),
     "huge_layers": lambda rng: _edit(("config", "num_layers"), 10**7),
     "huge_neurons": lambda rng: _edit(("config", "num_neurons"), 2 * 10**9),
     "huge_inputs": lambda rng: _edit(("config", "input_dim"), 10**10),
