@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         target = get_target(args.target)
     except TargetError as err:
-        parser.error(f"argument --target: {err}")
+        raise TargetError(f"argument --target: {err}") from None
     if args.checkpoint.is_dir():
         parser.error(f"checkpoint {args.checkpoint}: is a directory, not a checkpoint file")
     if not args.checkpoint.is_file():

@@ -63,6 +63,8 @@ def read_nir(path: str | os.PathLike[str]) -> Network:
     node types this reader cannot map, or a graph without s5rf-neuro metadata.
     """
     source = str(path)
+    if Path(source).is_dir():
+        raise FormatError(f"{source}: is a directory, not a .nir file")
     if not Path(source).is_file():
         raise FormatError(f"{source}: no such file")
     _precheck(source)

@@ -342,6 +342,12 @@ def _checkpoint_cases() -> list[Case]:
     cases.append(Case("eval-directory", "s5rf-eval", ("a_directory.ckpt",), ("a_directory.ckpt",)))
     cases.append(Case("export-directory", "s5rf-export", ("a_directory.ckpt", "-o", "export", "--force"),
                       ("a_directory.ckpt",)))
+    cases.append(Case("resume-directory", "s5rf-train", ("--resume", "a_directory.ckpt", "-o", "good.ckpt"),
+                      ("a_directory.ckpt",)))
+    cases.append(Case("report-directory", "s5rf-report", ("a_directory.ckpt", "-o", "report"), ("a_directory.ckpt",)))
+    cases.append(Case("run-directory", "s5rf-run", ("export",), ("export",)))
+    cases.append(Case("import-directory", "s5rf-import", ("export", "--config", "config.json", "-o", "good.ckpt"),
+                      ("export",)))
     return cases
 
 
@@ -467,8 +473,16 @@ CASES = _checkpoint_cases() + _nir_cases() + _spike_cases() + _reference_cases()
 # Running them.
 
 
+@dataclass(frozen=True)
+class FuzzRun:
+    """The workspace the cases ran in, and each case's result (`fuzz_driver.run_case`) by name."""
+
+    root: Path
+    results: dict[str, dict[str, Any]]
+
+
 @pytest.fixture(scope="module")
-def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> FuzzRun:
     root = tmp_path_factory.mktemp("fuzz")
     build_workspace(root)
     spec = {"root": str(root), "timeout_s": CASE_TIMEOUT_S,
@@ -479,12 +493,12 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, An
     env = {**os.environ, "PYTHONWARNINGS": "default"}
     subprocess.run([sys.executable, str(DRIVER), str(cases_file), str(results_file)], check=True, timeout=900,
                    env=env)
-    return {result["name"]: result for result in json.loads(results_file.read_text())}
+    return FuzzRun(root, {result["name"]: result for result in json.loads(results_file.read_text())})
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_bad_input_is_refused_in_one_line(case: Case, outcomes: dict[str, dict[str, Any]]) -> None:
-    result = outcomes[case.name]
+def test_bad_input_is_refused_in_one_line(case: Case, outcomes: FuzzRun) -> None:
+    result = outcomes.results[case.name]
     assert result["code"] != "hang", f"{case.name}: ran past {CASE_TIMEOUT_S} s"
     assert result["code"] != "traceback", result["trace"]
     assert result["code"] not in (0, None), f"{case.name}: accepted: {result['stderr']}"
@@ -492,4 +506,22 @@ def test_bad_input_is_refused_in_one_line(case: Case, outcomes: dict[str, dict[s
     assert len(lines) == 1, result["stderr"]
     assert "Traceback" not in lines[0]
     assert any(name in lines[0] for name in case.names), lines[0]
+    if "directory" in case.name:
+        assert "no such file" not in lines[0].lower(), lines[0]
     assert result["changed"] == [], f"{case.name} changed {result['changed']}"
+
+
+@pytest.mark.parametrize("script, argv, env, mention", [
+    ("s5rf-eval", ["nan_readout_weight.ckpt"], {}, "readout weights"),
+    ("s5rf-train", ["--epochs", "1", "-o", "good.ckpt"], {"WORLD_SIZE": "2", "RANK": "7"}, "RANK"),
+])
+def test_console_scripts_refuse_in_one_line(outcomes: FuzzRun, script: str, argv: list[str], env: dict[str, str],
+                                            mention: str) -> None:
+    """The installed entry points behave as `main(argv)` does in the driver (a real process each)."""
+    root = outcomes.root
+    before = {path: path.read_bytes() for path in root.glob("good*")}
+    done = subprocess.run([str(Path(sys.executable).with_name(script)), *argv], cwd=root, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, **env})
+    assert done.returncode == 2
+    assert len(done.stderr.splitlines()) == 1 and mention in done.stderr and "Traceback" not in done.stderr
+    assert {path: path.read_bytes() for path in root.glob("good*")} == before
