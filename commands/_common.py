@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import math
 import sys
 from typing import Callable, NoReturn, Sequence
 
@@ -72,14 +71,6 @@ def random_seed(text: str) -> int:
     value = int(text)
     if not 0 <= value < 2**32:
         raise argparse.ArgumentTypeError(f"must be in 0..{2**32 - 1}, got {value}")
-    return value
-
-
-def finite_float(text: str) -> float:
-    """argparse type: a finite number (no nan or inf)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
     return value
 
 

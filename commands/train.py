@@ -61,8 +61,7 @@ def _config_fields() -> list[dataclasses.Field]:
 def build_parser() -> argparse.ArgumentParser:
     from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, Recipe
 
-    parser = CommandParser(prog="s5rf-train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="s5rf-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-o", "--output", default=None,
                         help="checkpoint to write (default: model.ckpt, or the --resume checkpoint)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -175,11 +174,13 @@ def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
         ckpt = load_checkpoint(args.resume)
         if "recipe" not in ckpt.extra:
             parser.error(f"argument --resume: {args.resume} holds no training state to resume")
-        check_training_state(args.resume, ckpt.extra)
+        check_training_state(args.resume, ckpt.extra, ckpt.config)
         try:
             stored = Recipe.from_dict(ckpt.extra["recipe"], f"{args.resume}: training state entry 'recipe'")
         except ConfigError as err:
-            raise CheckpointError(f"{args.resume}: training state: {err}") from None
+            message = str(err)
+            raise CheckpointError(message if message.startswith(args.resume) else
+                                  f"{args.resume}: training state entry 'recipe': {message}") from None
         source = source_for(parser, args, ckpt.dataset, args.resume)
         return source, Recipe.from_dict({**stored.to_dict(), **recipe_given}), {}, ckpt
     kind = args.data or (PRESETS[args.preset]["data"] if args.preset else "digits")
@@ -195,7 +196,8 @@ def check_memory(source: dict, recipe, config: dict[str, Any], resume) -> None:
     """Refuse (ResourceError with the figure) a model that cannot be trained in this machine's memory.
 
     The data's sizes are not known before it is read, so the estimate takes the least they can be
-    (one input channel and class; the binning's steps when given, else one), a lower bound of the need.
+    (the source's channels, else one; one class; the binning's steps when given, else one): a lower
+    bound of the need.
     """
     from s5rf_neuro.resources import MemoryNeed, model_bytes, require
 
@@ -203,13 +205,13 @@ def check_memory(source: dict, recipe, config: dict[str, Any], resume) -> None:
     steps = binning.get("bins") or binning.get("time_steps") or 1
     if resume is not None:
         cfg = resume.config
-        sizes = (cfg.input_dim, cfg.output_dim, cfg.num_neurons, cfg.num_layers, cfg.discretization == "zoh")
     else:
-        full = {f.name: f.default for f in _config_fields()} | config
-        sizes = (source.get("channels", 1), 1, full["num_neurons"], full["num_layers"], full["discretization"] == "zoh")
-    need = model_bytes(*sizes[:4], mixing=sizes[4], time_steps=steps, batch=recipe.batch_size, training=True)
-    require(MemoryNeed(f"training {sizes[3]} layers x {sizes[2]} neurons on batches of {recipe.batch_size} x "
-                       f"{steps} steps or more", need))
+        fields = {f.name: f.default for f in _config_fields()} | config
+        cfg = S5RFConfig(input_dim=source.get("channels", 1), output_dim=1, **fields)
+    need = model_bytes(cfg.input_dim, cfg.output_dim, cfg.num_neurons, cfg.num_layers,
+                       mixing=cfg.discretization == "zoh", time_steps=steps, batch=recipe.batch_size, training=True)
+    require(MemoryNeed(f"training {cfg.num_layers} layers x {cfg.num_neurons} neurons on batches of "
+                       f"{recipe.batch_size} x {steps} steps or more", need))
 
 
 @cli_entry("s5rf-train")

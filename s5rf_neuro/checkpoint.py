@@ -259,12 +259,15 @@ TRAINING_STATE = {"optimizer": dict, "epoch": int, "step": int, "recipe": dict, 
 two may be absent."""
 
 
-def check_training_state(path: str | os.PathLike[str], extra: Mapping[str, Any]) -> None:
+def check_training_state(path: str | os.PathLike[str], extra: Mapping[str, Any], config: S5RFConfig) -> None:
     """Refuse, naming `path` and the entry, a training state (`TRAINING_STATE`, in a checkpoint's `extra`)
-    that `--resume` cannot continue: a missing entry, or a value of the wrong type or range."""
+    that `--resume` cannot continue: a missing entry, a value of the wrong type or range, or an optimiser
+    state for another number of parameters than the model of `config` trains."""
     extra = {"train_time_s": 0.0, "metrics": {}, **extra}
     for key, kind in TRAINING_STATE.items():
-        value = extra.get(key)
+        if key not in extra:
+            raise CheckpointError(f"{path}: training state entry {key!r} is missing (--resume needs it)")
+        value = extra[key]
         if isinstance(value, bool) or not isinstance(value, kind):
             expected = {dict: "a mapping", int: "a whole number", (int, float): "a number"}[kind]
             raise CheckpointError(f"{path}: training state entry {key!r} must be {expected}, got {value!r:.60}")
@@ -277,6 +280,10 @@ def check_training_state(path: str | os.PathLike[str], extra: Mapping[str, Any])
             isinstance(group, dict) and isinstance(group.get("params"), list) for group in groups):
         raise CheckpointError(f"{path}: training state entry 'optimizer' is not an optimiser state "
                               "(needs 'state' and 'param_groups' with their 'params')")
+    trained = sum(1 for name, _ in parameter_shapes(config) if not name.endswith("mixing_ri"))
+    if sum(len(group["params"]) for group in groups) != trained:
+        raise CheckpointError(f"{path}: training state entry 'optimizer' holds the state of "
+                              f"{sum(len(group['params']) for group in groups)} parameters, the model has {trained}")
     if "qat" in extra:
         try:
             QATFormat.from_dict(extra["qat"], f"{path}: training state entry 'qat'")

@@ -11,6 +11,7 @@ config type), so the estimates are cheap even for absurd sizes.
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -62,11 +63,11 @@ def available_memory() -> int | None:
 
 def format_bytes(count: float) -> str:
     """`count` bytes in decimal units with three significant digits ("2.65 PB")."""
-    for unit in ("B", "kB", "MB", "GB", "TB", "PB"):
-        if count < 1000 or unit == "PB":
-            return f"{count:.3g} {unit}" if unit != "B" else f"{int(count)} B"
-        count /= 1000
-    raise AssertionError("unreachable")
+    if count < 1000:
+        return f"{int(count)} B"
+    units = ("kB", "MB", "GB", "TB", "PB")
+    power = min(int(math.log10(float(f"{count:.3g}")) // 3), len(units))
+    return f"{count / 1000**power:.3g} {units[power - 1]}"
 
 
 def require(need: MemoryNeed, error: type[S5RFError] = ResourceError, available: int | None = None) -> None:
