@@ -55,6 +55,10 @@ def _write_checkpoint(root: Path, name: str, change: Callable[[dict[str, Any]], 
     torch.save(payload, root / name)
 
 
+_DELETE = object()
+"""The value that removes an entry (`_edit`)."""
+
+
 def _set_path(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
     for key in keys[:-1]:
         data = data[key]
@@ -62,9 +66,6 @@ def _set_path(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
         del data[keys[-1]]
     else:
         data[keys[-1]] = value
-
-
-_DELETE = object()
 
 
 def _poison_weight(name: str, value: float, rng: np.random.Generator) -> Callable[[dict[str, Any]], None]:
