@@ -1,11 +1,11 @@
-"""What every command shares: one-line errors and exit codes."""
+"""What every command shares: one-line errors and exit codes, and the checks of common options."""
 
 from __future__ import annotations
 
 import argparse
 import functools
 import sys
-from typing import Callable, Sequence
+from typing import Callable, NoReturn, Sequence
 
 from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.interrupts import Interrupted, exit_code, signals_raise
@@ -47,6 +47,14 @@ def cli_entry(prog: str) -> Callable[[Callable[[Sequence[str] | None], int]], Ca
     return wrap
 
 
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, `prog: error: message` (exit 2), like every other
+    user mistake; `--help` still shows the usage."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def positive_int(text: str) -> int:
     """argparse type: a whole number ≥ 1 (argparse names the option in its error)."""
     value = int(text)
@@ -61,3 +69,21 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be at least 0, got {value}")
     return value
+
+
+def random_seed(text: str) -> int:
+    """argparse type: a random seed, a whole number in 0..2^32-1 (what NumPy and torch accept)."""
+    value = int(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(f"must be in 0..{2**32 - 1}, got {value}")
+    return value
+
+
+def check_device(parser: argparse.ArgumentParser, name: str, option: str = "--device") -> None:
+    """Refuse, as an error of `option`, a torch device this machine cannot run the model on."""
+    from s5rf_neuro.distributed import resolve_device
+
+    try:
+        resolve_device(name)
+    except S5RFError as err:
+        parser.error(f"argument {option}: {err}")

@@ -4,11 +4,12 @@ s5rf-report."""
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Callable
 
 from s5rf_neuro.data.info import DatasetInfo
 from s5rf_neuro.data.registry import EMBEDDED, KINDS
-from s5rf_neuro.data.spike_files import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS
+from s5rf_neuro.data.spike_files import DEFAULT_BIN_MS, DEFAULT_BINS, DEFAULT_CHANNELS, INPUT_CHANNELS, MIN_BIN_MS
 from s5rf_neuro.errors import DataError
 
 _BINNING_OPTIONS = ("binning", "bins", "bin_ms", "time_steps", "channels")
@@ -43,10 +44,7 @@ def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         return {"kind": kind}
     if not args.data_dir:
         parser.error(f"argument --data-dir: required for --data {kind}")
-    for option in ("bins", "bin_ms", "time_steps", "channels"):
-        value = getattr(args, option)
-        if value is not None and value <= 0:
-            parser.error(f"argument --{option.replace('_', '-')}: must be positive, got {value}")
+    _check_binning_options(parser, args)
     mode = args.binning or "duration"
     if mode == "duration":
         if args.bin_ms is not None or args.time_steps is not None:
@@ -57,6 +55,19 @@ def source_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace, 
             parser.error("argument --bins: only for --binning duration")
         binning = {"mode": "fixed", "bin_ms": args.bin_ms or DEFAULT_BIN_MS, "time_steps": args.time_steps}
     return {"kind": kind, "root": args.data_dir, "binning": binning, "channels": args.channels or DEFAULT_CHANNELS}
+
+
+def _check_binning_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """argparse errors naming the option for a binning that no data set can have."""
+    for option in ("bins", "time_steps"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            parser.error(f"argument --{option.replace('_', '-')}: must be at least 1, got {value}")
+    if args.bin_ms is not None and not (math.isfinite(args.bin_ms) and args.bin_ms >= MIN_BIN_MS):
+        parser.error(f"argument --bin-ms: must be a finite number of ms >= {MIN_BIN_MS:g}, got {args.bin_ms}")
+    if args.channels is not None and not (1 <= args.channels <= INPUT_CHANNELS and INPUT_CHANNELS % args.channels == 0):
+        parser.error(f"argument --channels: must divide the {INPUT_CHANNELS} input channels (e.g. 140, 70, 35), "
+                     f"got {args.channels}")
 
 
 def source_for(parser: argparse.ArgumentParser, args: argparse.Namespace, dataset: DatasetInfo | None,

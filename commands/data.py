@@ -6,7 +6,7 @@ import argparse
 import time
 from typing import Sequence
 
-from s5rf_neuro.commands._common import cli_entry, positive_int
+from s5rf_neuro.commands._common import CommandParser, cli_entry, positive_int, random_seed
 
 
 def _names(text: str) -> list[str]:
@@ -18,7 +18,7 @@ def _names(text: str) -> list[str]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s5rf-data", description=__doc__)
+    parser = CommandParser(prog="s5rf-data", description=__doc__)
     sub = parser.add_subparsers(dest="dataset", required=True)
     sd = sub.add_parser("spoken-digits", help="digits zero-nine in English and German via espeak-ng (SHD layout)",
                         description="Synthesise spoken digits (20 classes) with espeak-ng and encode them into "
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sd.add_argument("--per-class", type=positive_int, default=150, help="training utterances per class (default 150)")
     sd.add_argument("--test-per-class", type=positive_int, default=None,
                     help="test utterances per class (default: a quarter of --per-class)")
-    sd.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sd.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     sd.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
 
     sc = sub.add_parser("spoken-commands", help="the 35 SSC keywords via espeak-ng (SSC layout: train, valid, test)",
@@ -47,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     for split in ("train", "valid", "test"):
         sc.add_argument(f"--{split}-variants", type=_names, default=None,
                         help=f"espeak-ng voice variants (speakers) of the {split} split, comma-separated")
-    sc.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    sc.add_argument("--seed", type=random_seed, default=0, help="random seed (default 0)")
     sc.add_argument("--workers", type=positive_int, default=1, help="worker processes (default 1)")
     return parser
 

@@ -29,9 +29,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
-from s5rf_neuro.commands._common import cli_entry
+from s5rf_neuro.commands._common import CommandParser, cli_entry
 from s5rf_neuro.commands._data_args import add_data_options, given_source
 from s5rf_neuro.commands._input_args import add_input_options, input_options_from
+from s5rf_neuro.errors import NetworkError, TargetError
 from s5rf_neuro.hardware.target import TARGETS, get_target
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ EXIT_INVALID = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="s5rf-export",
         description="Discretise, quantise and export a trained S5-RF checkpoint as NIR.",
     )
@@ -80,9 +81,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name in ("calibrate", "validate", "test_samples"):
         value = getattr(args, name)
         if value is not None and value < 0:
-            parser.error(f"--{name.replace('_', '-')} must be >= 0, got {value}")
+            parser.error(f"argument --{name.replace('_', '-')}: must be >= 0, got {value}")
     inputs = input_options_from(parser, args)
-    target = get_target(args.target)
+    try:
+        target = get_target(args.target)
+    except TargetError as err:
+        raise TargetError(f"argument --target: {err}") from None
+    if args.checkpoint.is_dir():
+        parser.error(f"checkpoint {args.checkpoint}: is a directory, not a checkpoint file")
     if not args.checkpoint.is_file():
         parser.error(f"checkpoint {args.checkpoint}: no such file")
     output = args.output or args.checkpoint.with_name(f"{args.checkpoint.stem}-{target.name}")
@@ -112,7 +118,10 @@ def _export(args: argparse.Namespace, inputs: InputOptions, target, directory, s
     from s5rf_neuro.export.nir_io import read_nir, write_nir
     from s5rf_neuro.hardware.network import networks_identical
 
-    conversion = convert(args.checkpoint, target, args.calibrate, inputs, data_source)
+    try:
+        conversion = convert(args.checkpoint, target, args.calibrate, inputs, data_source)
+    except (NetworkError, TargetError) as err:
+        raise type(err)(f"{args.checkpoint}: {err}") from None
     staged_nir = write_nir(conversion.network, directory.stage_path("model.nir"))
     read_back = read_nir(staged_nir)
     problems = []

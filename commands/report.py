@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Sequence
 
-from s5rf_neuro.commands._common import cli_entry, non_negative_int, positive_int
+from s5rf_neuro.commands._common import CommandParser, cli_entry, non_negative_int, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_from_args
 from s5rf_neuro.commands._input_args import add_input_options, input_options_from
 from s5rf_neuro.hardware.energy import available_profiles
@@ -15,7 +15,7 @@ from s5rf_neuro.hardware.target import TARGETS, get_target
 
 def build_parser() -> argparse.ArgumentParser:
     """The command's argument parser."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="s5rf-report",
         description="Write a Markdown/HTML report (accuracy float vs integer vs Lava, spikes and synaptic operations "
         "per layer, energy estimate, core mapping, figures) for a checkpoint or a .nir export.",

@@ -14,13 +14,13 @@ import sys
 import time
 from typing import Any, Sequence
 
-from s5rf_neuro.commands._common import cli_entry, positive_int
+from s5rf_neuro.commands._common import CommandParser, cli_entry, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_for
 from s5rf_neuro.hardware.backends import COMMAND_BACKENDS, GOLDEN
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="s5rf-run", description=__doc__)
+    parser = CommandParser(prog="s5rf-run", description=__doc__)
     parser.add_argument("model", help="network exported by s5rf-export (.nir)")
     parser.add_argument("--backend", choices=tuple(COMMAND_BACKENDS), default=GOLDEN,
                         help=f"where to run it (default {GOLDEN})")

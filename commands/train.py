@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import os
 import re
 from typing import Any, NoReturn, Sequence
 
-from s5rf_neuro.commands._common import cli_entry, positive_int
+from s5rf_neuro.commands._common import CommandParser, check_device, cli_entry, positive_int
 from s5rf_neuro.commands._data_args import add_data_options, source_for, source_from_args
 from s5rf_neuro.config import DISCRETIZATIONS, S5RFConfig
-from s5rf_neuro.errors import ConfigError
+from s5rf_neuro.errors import CheckpointError, ConfigError
 
 DATA_DEPENDENT = ("input_dim", "output_dim")
 QAT_EPOCHS = 5
@@ -62,8 +61,7 @@ def _config_fields() -> list[dataclasses.Field]:
 def build_parser() -> argparse.ArgumentParser:
     from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, Recipe
 
-    parser = argparse.ArgumentParser(prog="s5rf-train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = CommandParser(prog="s5rf-train", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-o", "--output", default=None,
                         help="checkpoint to write (default: model.ckpt, or the --resume checkpoint)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default=None,
@@ -166,7 +164,7 @@ def _given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, Any]:
 
 def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
     """(source, recipe, config fields, resume checkpoint or None) from the parsed options."""
-    from s5rf_neuro.checkpoint import load_checkpoint
+    from s5rf_neuro.checkpoint import check_training_state, load_checkpoint
     from s5rf_neuro.training import DIGITS_DEFAULT, PRESETS, Recipe
 
     config_given = _given(args, [f.name for f in _config_fields()])
@@ -175,11 +173,17 @@ def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
         if args.preset or config_given:
             parser.error("argument --resume: the model comes from the checkpoint; drop --preset and model options")
         ckpt = load_checkpoint(args.resume)
-        stored = ckpt.extra.get("recipe") if isinstance(ckpt.extra, dict) else None
-        if stored is None:
+        if "recipe" not in ckpt.extra:
             parser.error(f"argument --resume: {args.resume} holds no training state to resume")
+        check_training_state(args.resume, ckpt.extra, ckpt.config)
+        try:
+            stored = Recipe.from_dict(ckpt.extra["recipe"], f"{args.resume}: training state entry 'recipe'")
+        except ConfigError as err:
+            message = str(err)
+            raise CheckpointError(message if message.startswith(args.resume) else
+                                  f"{args.resume}: training state entry 'recipe': {message}") from None
         source = source_for(parser, args, ckpt.dataset, args.resume)
-        return source, Recipe.from_dict({**stored, **recipe_given}), {}, ckpt
+        return source, Recipe.from_dict({**stored.to_dict(), **recipe_given}), {}, ckpt
     kind = args.data or (PRESETS[args.preset]["data"] if args.preset else "digits")
     source = source_from_args(parser, args, kind)
     base = PRESETS[args.preset] if args.preset else DIGITS_DEFAULT if kind == "digits" else {"config": {}, "recipe": {}}
@@ -189,6 +193,28 @@ def settings(parser: argparse.ArgumentParser, args: argparse.Namespace):
     return source, recipe, config, None
 
 
+def check_memory(source: dict, recipe, config: dict[str, Any], resume) -> None:
+    """Refuse (ResourceError with the figure) a model that cannot be trained in this machine's memory.
+
+    The data's sizes are not known before it is read, so the estimate takes the least they can be
+    (the source's channels, else one; one class; the binning's steps when given, else one): a lower
+    bound of the need.
+    """
+    from s5rf_neuro.resources import MemoryNeed, model_bytes, require
+
+    binning = source.get("binning") or {}
+    steps = binning.get("bins") or binning.get("time_steps") or 1
+    if resume is not None:
+        cfg = resume.config
+    else:
+        fields = {f.name: f.default for f in _config_fields()} | config
+        cfg = S5RFConfig(input_dim=source.get("channels", 1), output_dim=1, **fields)
+    need = model_bytes(cfg.input_dim, cfg.output_dim, cfg.num_neurons, cfg.num_layers,
+                       mixing=cfg.discretization == "zoh", time_steps=steps, batch=recipe.batch_size, training=True)
+    require(MemoryNeed(f"training {cfg.num_layers} layers x {cfg.num_neurons} neurons on batches of "
+                       f"{recipe.batch_size} x {steps} steps or more", need))
+
+
 @cli_entry("s5rf-train")
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -196,25 +222,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     import torch
 
     from s5rf_neuro import training
+    from s5rf_neuro.distributed import launch_environment
     from s5rf_neuro.training_output import check_output
 
+    launch_environment()
+    check_device(parser, args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
     output = args.output or args.resume or "model.ckpt"
-    if int(os.environ.get("RANK", "0")) == 0:
+    if launch_environment().rank == 0:
         given_as = f"-o {output}" if args.output else f"--resume {output}" if args.resume else f"-o {output} (default)"
         check_output(output, given_as)
     try:
         source, recipe, config, resume = settings(parser, args)
     except ConfigError as err:
         _as_argument_error(parser, args, err)
+    check_memory(source, recipe, config, resume)
     transform, extra = None, None
     if args.qat:
         recipe, resume, transform, extra = qat_settings(parser, args, recipe, resume)
     recipe, resume = penalty_settings(args, recipe, resume)
-    metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
-                           param_transform=transform, extra=extra, progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) != 0:
+    try:
+        metrics = training.run(source, recipe, output, config=config, device=args.device, resume=resume,
+                               param_transform=transform, extra=extra, progress=not args.no_progress)
+    except ConfigError as err:
+        _as_argument_error(parser, args, err)
+    if launch_environment().rank != 0:
         return 0
     spikes = ", ".join(f"{s:.1f}" for s in metrics["spikes_per_sample"])
     print(f"test accuracy {metrics['test_accuracy']:.4f}; spikes per sample per layer [{spikes}]; "

@@ -37,7 +37,7 @@ import numpy as np
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.errors import FormatError
 from s5rf_neuro.export.nir_layout import MAPPABLE_TYPES, META_KEY
-from s5rf_neuro.export.nir_reader import check_version, graph_to_network, unmappable_message
+from s5rf_neuro.export.nir_reader import check_declared_size, check_version, graph_to_network, unmappable_message
 from s5rf_neuro.export.nir_writer import network_to_graph
 from s5rf_neuro.hardware.network import Network
 
@@ -63,6 +63,8 @@ def read_nir(path: str | os.PathLike[str]) -> Network:
     node types this reader cannot map, or a graph without s5rf-neuro metadata.
     """
     source = str(path)
+    if Path(source).is_dir():
+        raise FormatError(f"{source}: is a directory, not a .nir file")
     if not Path(source).is_file():
         raise FormatError(f"{source}: no such file")
     _precheck(source)
@@ -85,6 +87,7 @@ def _precheck(source: str) -> None:
         root = handle.get("node")
         if not isinstance(root, h5py.Group) or "type" not in root:
             raise FormatError(f"{source}: HDF5 file without a NIR graph (no 'node' group)")
+        check_declared_size(handle, source)
         version = _dataset_value(root, f"metadata/{META_KEY}/format_version")
         if version is not None:
             check_version(version, source)

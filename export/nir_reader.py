@@ -8,8 +8,10 @@ non-finite values, inconsistent shapes) is refused here, when it is read.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterator
 
+import h5py
 import nir
 import numpy as np
 
@@ -29,6 +31,7 @@ from s5rf_neuro.hardware.network import (
 )
 from s5rf_neuro.hardware.target import TargetSpec
 from s5rf_neuro.records import parse_json_object
+from s5rf_neuro.resources import MemoryNeed, require
 
 
 def iter_nodes(graph: nir.NIRGraph, prefix: str = "") -> Iterator[tuple[str, nir.NIRNode]]:
@@ -81,6 +84,26 @@ def check_version(version: Any, source: str) -> None:
         )
     if number < 1:
         raise FormatError(f"{source}: invalid s5rf-neuro network format version {number}")
+
+
+def check_declared_size(handle: h5py.File, source: str) -> None:
+    """Refuse, before anything is read, a file whose arrays cannot fit in memory once read.
+
+    Every array becomes 8-byte numbers when the network is built (int8 mantissas included),
+    so the need is each dataset's element count times max(its item size, 8) bytes: a lower
+    bound, since `nir.read` and the network hold copies.
+    """
+    sizes: list[tuple[int, str, tuple[int, ...]]] = []
+
+    def visit(name: str, item: Any) -> None:
+        if isinstance(item, h5py.Dataset):
+            sizes.append((math.prod(item.shape) * max(item.dtype.itemsize, 8), name, item.shape))
+
+    handle.visititems(visit)
+    if sizes:
+        _, name, shape = max(sizes)
+        require(MemoryNeed(f"{source}: reading the arrays it declares (the largest: '{name}', shape {shape})",
+                           sum(size for size, _, _ in sizes)), FormatError)
 
 
 def graph_to_network(graph: nir.NIRGraph, source: str = "NIR graph") -> Network:

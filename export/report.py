@@ -146,6 +146,8 @@ def load_subject(path: Path, target: TargetSpec, input_options: InputOptions | N
     from s5rf_neuro.export.conversion import convert
     from s5rf_neuro.export.quantise import quantise
 
+    if path.is_dir():
+        raise ReportError(f"{path}: is a directory, not a checkpoint or .nir file")
     if not path.is_file():
         raise ReportError(f"{path}: no such file")
     if path.suffix == ".nir":

@@ -10,17 +10,25 @@ Only tensors, str, int, float, bool, None, lists, tuples and dicts are stored
 (NumPy arrays become tensors, NumPy scalars Python numbers). Files are written
 to a temporary file next to the target and renamed, so an interrupted save
 never leaves a broken checkpoint behind.
+
+Loading checks everything before anything is built from it: the config, the
+weights' names and shapes against the config (from `parameter_shapes`, without
+building a model, so a config of absurd size costs nothing), finite weights,
+the data source, and the training state that `--resume` continues (see
+`TRAINING_STATE`); each problem is one `CheckpointError` naming the file and
+the field.
 """
 
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import pickle
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import torch
@@ -29,8 +37,10 @@ from torch import Tensor
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.config import S5RFConfig
 from s5rf_neuro.data.info import DatasetInfo
+from s5rf_neuro.data.registry import check_source
 from s5rf_neuro.errors import CheckpointError, ConfigError
 from s5rf_neuro.model import S5RFClassifier
+from s5rf_neuro.qat import QATFormat
 
 FORMAT = "s5rf-ckpt"
 VERSION = 1
@@ -136,26 +146,149 @@ def _read(path: Path) -> Any:
                               f"({str(err).splitlines()[0] if str(err) else type(err).__name__})") from None
 
 
+def layer_shapes(config: S5RFConfig, index: int) -> dict[str, tuple[int, ...]]:
+    """The state_dict entries of layer `index` of `S5RFClassifier(config)` (names below "layers.{index}.")
+    with their shapes (P neurons, H inputs; complex values as a trailing axis of 2)."""
+    p = config.num_neurons
+    shapes = {"lambda_param": (p, 2), "log_step": (p,), "input_weight_ri": (p, config.input_dim if index == 0 else p, 2)}
+    if index == 0 and config.discretization == "zoh":
+        shapes["mixing_ri"] = (p, p, 2)
+    return shapes
+
+
+def parameter_shapes(config: S5RFConfig) -> Iterator[tuple[str, tuple[int, ...]]]:
+    """Every (name, shape) of the state_dict of `S5RFClassifier(config)`, computed from the config alone
+    and one at a time, so that a config of absurd size costs nothing until its entries are compared."""
+    yield "readout_weight", (config.output_dim, config.num_neurons)
+    yield "readout_logit", (config.output_dim,)
+    for index in range(config.num_layers):
+        for name, shape in layer_shapes(config, index).items():
+            yield f"layers.{index}.{name}", shape
+
+
+def _expected_shape(config: S5RFConfig, name: str) -> tuple[int, ...] | None:
+    """The shape `config` gives state_dict entry `name`, or None when it has no such entry."""
+    if name in ("readout_weight", "readout_logit"):
+        return dict(itertools.islice(parameter_shapes(config), 2))[name]
+    parts = name.split(".")
+    if len(parts) != 3 or parts[0] != "layers" or not parts[1].isdigit() or int(parts[1]) >= config.num_layers:
+        return None
+    return layer_shapes(config, int(parts[1])).get(parts[2])
+
+
+_WEIGHT_NAMES = {"lambda_param": "λ (continuous eigenvalues)", "log_step": "log Δ (step sizes)",
+                 "input_weight_ri": "input weights B", "mixing_ri": "eigenvector mixing V"}
+
+
+def describe_weight(name: str) -> str:
+    """The user-facing name of state_dict entry `name` ("layer 0 input weights B", "readout decay logit")."""
+    if name == "readout_weight":
+        return "readout weights"
+    if name == "readout_logit":
+        return "readout decay logit"
+    parts = name.split(".")
+    if len(parts) == 3 and parts[0] == "layers" and parts[2] in _WEIGHT_NAMES:
+        return f"layer {parts[1]} {_WEIGHT_NAMES[parts[2]]}"
+    return f"weight {name!r}"
+
+
 def _check_weights(path: Path, config: S5RFConfig, state_dict: Mapping[str, Any]) -> None:
-    """Refuse a state_dict whose names or shapes differ from what `config` builds."""
+    """Refuse a state_dict whose names or shapes differ from what `config` builds, or with non-finite values."""
     if not isinstance(state_dict, Mapping) or not all(isinstance(v, Tensor) for v in state_dict.values()):
         raise CheckpointError(f"{path}: state_dict is not a mapping of names to tensors")
-    reference = S5RFClassifier(config, generator=torch.Generator())
-    expected = {name: tuple(value.shape) for name, value in reference.state_dict().items()}
-    for name, shape in expected.items():
+    for name, value in state_dict.items():
+        shape = _expected_shape(config, name)
+        if shape is None:
+            raise CheckpointError(f"{path}: config does not match weights: unexpected {describe_weight(name)} "
+                                  f"for a config of {config.num_layers} layers ({config.discretization} first layer)")
+        if tuple(value.shape) != shape:
+            raise CheckpointError(f"{path}: config does not match weights: the {describe_weight(name)} have shape "
+                                  f"{tuple(value.shape)}, the config needs {shape}")
+    for name, shape in parameter_shapes(config):
         if name not in state_dict:
-            raise CheckpointError(f"{path}: config does not match weights: weight {name!r} "
-                                  f"(shape {shape}) is missing")
-        if tuple(state_dict[name].shape) != shape:
-            raise CheckpointError(f"{path}: config does not match weights: {name!r} has shape "
-                                  f"{tuple(state_dict[name].shape)}, the config needs {shape}")
-    for name in state_dict:
-        if name not in expected:
-            raise CheckpointError(f"{path}: config does not match weights: unexpected weight {name!r}")
+            raise CheckpointError(f"{path}: config does not match weights: the {describe_weight(name)} "
+                                  f"(shape {shape}) are missing")
     dtypes = {value.dtype for value in state_dict.values()}
     if not dtypes <= {torch.float32, torch.float64} or len(dtypes) > 1:
         raise CheckpointError(f"{path}: weights must all be float32 or all float64, found "
                               f"{sorted(str(d) for d in dtypes)}")
+    for name, value in state_dict.items():
+        if not bool(torch.isfinite(value).all()):
+            raise CheckpointError(f"{path}: NaN or infinite values in the {describe_weight(name)} "
+                                  "(every weight must be a finite number)")
+
+
+def _check_magnitudes(path: Path, config: S5RFConfig, state_dict: Mapping[str, Tensor]) -> None:
+    """Refuse finite weights whose model overflows in the weights' own dtype: a step Δ = exp(log Δ), a rate
+    exp(a) of λ = −exp(a) + iω, their product, or the largest drive |B|·H·Δ of a layer (and |R|·P of the
+    readout) beyond the dtype's range."""
+    with torch.no_grad():
+        for index in range(config.num_layers):
+            prefix = f"layers.{index}."
+            step = torch.exp(state_dict[prefix + "log_step"])
+            rate = torch.exp(state_dict[prefix + "lambda_param"][:, 0])
+            weight = state_dict[prefix + "input_weight_ri"]
+            drive = weight.abs().amax() * weight.shape[1] * step.amax()
+            for what, value in (("log Δ (step sizes)", step), ("λ (continuous eigenvalues)", rate * step),
+                                ("input weights B", drive)):
+                if not bool(torch.isfinite(value).all()):
+                    raise CheckpointError(f"{path}: the layer {index} {what} are too large: the model overflows "
+                                          f"{str(weight.dtype).replace('torch.', '')} (every value it computes must "
+                                          "be finite)")
+        readout = state_dict["readout_weight"]
+        if not bool(torch.isfinite(readout.abs().amax() * config.num_neurons)):
+            raise CheckpointError(f"{path}: the readout weights are too large: the readout overflows "
+                                  f"{str(readout.dtype).replace('torch.', '')}")
+
+
+def _check_metrics(path: Path, metrics: Mapping[str, Any]) -> None:
+    """Refuse recorded metrics that are not numbers (or lists of numbers), or a test accuracy outside [0, 1]."""
+    for key, value in metrics.items():
+        items = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(item, (int, float)) and not isinstance(item, bool) for item in items):
+            raise CheckpointError(f"{path}: metrics entry {key!r} must be a number or a list of numbers, "
+                                  f"got {value!r:.60}")
+    accuracy = metrics.get("test_accuracy", 0.0)
+    if not (isinstance(accuracy, (int, float)) and 0.0 <= accuracy <= 1.0):
+        raise CheckpointError(f"{path}: metrics entry 'test_accuracy' must be a fraction in [0, 1], got {accuracy!r}")
+
+
+TRAINING_STATE = {"optimizer": dict, "epoch": int, "step": int, "recipe": dict, "train_time_s": (int, float),
+                  "metrics": dict}
+"""The `extra` entries a training run writes, with their types: `--resume` needs the first four; the last
+two may be absent."""
+
+
+def check_training_state(path: str | os.PathLike[str], extra: Mapping[str, Any], config: S5RFConfig) -> None:
+    """Refuse, naming `path` and the entry, a training state (`TRAINING_STATE`, in a checkpoint's `extra`)
+    that `--resume` cannot continue: a missing entry, a value of the wrong type or range, or an optimiser
+    state for another number of parameters than the model of `config` trains."""
+    extra = {"train_time_s": 0.0, "metrics": {}, **extra}
+    for key, kind in TRAINING_STATE.items():
+        if key not in extra:
+            raise CheckpointError(f"{path}: training state entry {key!r} is missing (--resume needs it)")
+        value = extra[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            expected = {dict: "a mapping", int: "a whole number", (int, float): "a number"}[kind]
+            raise CheckpointError(f"{path}: training state entry {key!r} must be {expected}, got {value!r:.60}")
+    for key in ("epoch", "step", "train_time_s"):
+        if not (np.isfinite(extra[key]) and extra[key] >= 0):
+            raise CheckpointError(f"{path}: training state entry {key!r} must be >= 0, got {extra[key]!r}")
+    optimizer = extra["optimizer"]
+    groups = optimizer.get("param_groups")
+    if not isinstance(optimizer.get("state"), dict) or not isinstance(groups, list) or not all(
+            isinstance(group, dict) and isinstance(group.get("params"), list) for group in groups):
+        raise CheckpointError(f"{path}: training state entry 'optimizer' is not an optimiser state "
+                              "(needs 'state' and 'param_groups' with their 'params')")
+    trained = sum(1 for name, _ in parameter_shapes(config) if not name.endswith("mixing_ri"))
+    if sum(len(group["params"]) for group in groups) != trained:
+        raise CheckpointError(f"{path}: training state entry 'optimizer' holds the state of "
+                              f"{sum(len(group['params']) for group in groups)} parameters, the model has {trained}")
+    if "qat" in extra:
+        try:
+            QATFormat.from_dict(extra["qat"], f"{path}: training state entry 'qat'")
+        except ConfigError as err:
+            raise CheckpointError(str(err)) from None
 
 
 def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
@@ -184,6 +317,10 @@ def load_checkpoint(path: str | os.PathLike[str]) -> Checkpoint:
     except ConfigError as err:
         raise CheckpointError(f"{path}: {err}") from None
     _check_weights(path, config, data["state_dict"])
+    _check_magnitudes(path, config, data["state_dict"])
+    _check_metrics(path, data["metrics"])
     dataset = DatasetInfo.from_dict(data["dataset"], f"{path}: dataset", CheckpointError)
+    if dataset.source is not None:
+        check_source(dataset.recorded_source, f"{path}: dataset source", CheckpointError)
     return Checkpoint(format=FORMAT, version=version, config=config, state_dict=dict(data["state_dict"]),
                       dataset=dataset, metrics=data["metrics"], extra=extra)

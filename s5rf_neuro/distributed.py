@@ -1,7 +1,8 @@
 """torch.distributed set-up for data-parallel training launched by `torchrun`.
 
 Without torchrun's environment (WORLD_SIZE unset or 1) everything runs in one
-process and the helpers are no-ops.
+process and the helpers are no-ops. `launch_environment` reads and checks
+torchrun's variables (WORLD_SIZE, RANK, LOCAL_RANK) once, for everything else.
 """
 
 from __future__ import annotations
@@ -32,11 +33,51 @@ class DistContext:
         return self.world_size > 1
 
 
+@dataclass(frozen=True)
+class LaunchEnvironment:
+    """torchrun's description of this process: rank of world_size processes, local_rank on its machine."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    def __post_init__(self) -> None:
+        if self.world_size < 1:
+            raise ConfigError(f"environment variable WORLD_SIZE: must be at least 1, got {self.world_size}")
+        for name in ("rank", "local_rank"):
+            value = getattr(self, name)
+            if not 0 <= value < self.world_size:
+                raise ConfigError(f"environment variable {name.upper()}: must be in 0..{self.world_size - 1} "
+                                  f"(WORLD_SIZE is {self.world_size}), got {value}")
+
+
+def launch_environment() -> LaunchEnvironment:
+    """torchrun's WORLD_SIZE, RANK and LOCAL_RANK (each default: one process, rank 0), checked;
+    ConfigError naming the variable for one that is not a whole number or out of range."""
+    values = {}
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        text = os.environ.get(name, "1" if name == "WORLD_SIZE" else "0")
+        try:
+            values[name.lower()] = int(text)
+        except ValueError:
+            raise ConfigError(f"environment variable {name}: expected a whole number, got {text!r}") from None
+    return LaunchEnvironment(**values)
+
+
 def resolve_device(name: str) -> torch.device:
-    """`name` ("cpu", "cuda", "cuda:1") as a device, or ConfigError when CUDA is asked for but absent."""
-    device = torch.device(name)
+    """`name` ("cpu", "cuda", "cuda:1") as a device; ConfigError for another kind of device, or when CUDA
+    is asked for but absent."""
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ConfigError(f"device {name!r}: unknown device (cpu, cuda or cuda:N)") from None
+    if device.type not in ("cpu", "cuda"):
+        raise ConfigError(f"device {name!r}: only cpu and cuda devices can run the model")
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r}: CUDA is not available on this machine")
+        raise ConfigError(f"device {name!r}: CUDA is not available on this machine (use cpu)")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ConfigError(f"device {name!r}: this machine has {torch.cuda.device_count()} GPU(s), "
+                          f"cuda:0..cuda:{torch.cuda.device_count() - 1}")
     return device
 
 
@@ -46,12 +87,11 @@ def setup(device_name: str = "cpu") -> DistContext:
     On CUDA each process uses the GPU of its LOCAL_RANK.
     """
     device = resolve_device(device_name)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    launch = launch_environment()
+    if launch.world_size <= 1:
         return DistContext(0, 1, device)
-    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if device.type == "cuda":
-        device = torch.device("cuda", local_rank)
+        device = torch.device("cuda", launch.local_rank)
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")

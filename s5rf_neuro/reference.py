@@ -127,6 +127,8 @@ def _array(path: Path, archive: np.lib.npyio.NpzFile, key: str, shape: tuple[int
         value = archive[key]
     except (ValueError, zipfile.BadZipFile, EOFError, OSError) as err:
         raise FormatError(f"{path}: key {key!r} cannot be read ({str(err).splitlines()[0]})") from None
+    if not isinstance(value, np.ndarray):
+        raise FormatError(f"{path}: key {key!r} is not a NumPy array (.npy member), expected shape {shape}")
     if value.shape != shape:
         raise FormatError(f"{path}: key {key!r} has shape {value.shape}, expected shape {shape}")
     if not np.issubdtype(value.dtype, np.number) or np.iscomplexobj(value):

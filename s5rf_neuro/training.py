@@ -96,15 +96,24 @@ class Recipe:
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ConfigError(f"recipe field '{name}': must be a finite number >= 0 ({value!r})")
             setattr(self, name, float(value))
+        for name in ("epochs", "batch_size", "seed", "channel_shift", "eval_batch_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ConfigError(f"recipe field '{name}': expected a whole number, got {value!r}")
+        for name in ("lr", "lr_ssm", "weight_decay", "time_jitter", "cutmix"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ConfigError(f"recipe field '{name}': expected a finite number, got {value!r}")
         checks = {
-            "epochs": self.epochs >= 0, "batch_size": self.batch_size >= 1, "lr": self.lr > 0,
-            "lr_ssm": self.lr_ssm > 0, "weight_decay": self.weight_decay >= 0, "time_jitter": self.time_jitter >= 0,
-            "channel_shift": self.channel_shift >= 0, "cutmix": 0 <= self.cutmix <= 1,
-            "eval_batch_size": self.eval_batch_size >= 1,
+            "seed": (0 <= self.seed < 2**32, f"0..{2**32 - 1}"), "epochs": (self.epochs >= 0, ">= 0"),
+            "batch_size": (self.batch_size >= 1, ">= 1"), "lr": (self.lr > 0, "> 0"), "lr_ssm": (self.lr_ssm > 0, "> 0"),
+            "weight_decay": (self.weight_decay >= 0, ">= 0"), "time_jitter": (self.time_jitter >= 0, ">= 0"),
+            "channel_shift": (self.channel_shift >= 0, ">= 0"), "cutmix": (0 <= self.cutmix <= 1, "in [0, 1]"),
+            "eval_batch_size": (self.eval_batch_size >= 1, ">= 1"),
         }
-        for name, ok in checks.items():
+        for name, (ok, allowed) in checks.items():
             if not ok:
-                raise ConfigError(f"recipe field '{name}': out of range ({getattr(self, name)!r})")
+                raise ConfigError(f"recipe field '{name}': must be {allowed}, got {getattr(self, name)!r}")
 
     @property
     def augment(self) -> Augment:
@@ -402,6 +411,9 @@ def run(source: dict, recipe: Recipe, out_path: str | Path, *, config: Mapping[s
     ctx = setup(device)
     try:
         source, train_data, test_data = load_data(source)
+        if recipe.channel_shift >= train_data.input_dim:
+            raise ConfigError(f"recipe field 'channel_shift': must be below the {train_data.input_dim} input channels "
+                              f"of {train_data.name}, got {recipe.channel_shift}")
         if resume is not None:
             cfg = resume.config
             train_data.check_fits("the resumed checkpoint", cfg.input_dim, cfg.output_dim)

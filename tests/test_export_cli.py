@@ -181,7 +181,7 @@ def test_bad_checkpoints_and_outputs(checkpoint, tmp_path, capsys):
     assert "not a directory" in one_line_error(capsys)
     with pytest.raises(SystemExit) as exit_info:
         main([str(checkpoint), "--calibrate", "-3"])
-    assert exit_info.value.code == 2 and "--calibrate must be >= 0" in capsys.readouterr().err
+    assert exit_info.value.code == 2 and "argument --calibrate: must be >= 0" in capsys.readouterr().err
 
 
 def test_console_script_in_subprocess(checkpoint, tmp_path):

@@ -195,8 +195,8 @@ def test_presets_and_layering(tmp_path):
     (["--num-neurons", "10", "--num-blocks", "4"], "--num-neurons: 10 is not divisible by num_blocks=4"),
     (["--eta-min", "2", "--eta-max", "1"], "--eta-min: 2.0 is larger than eta_max=1.0"),
     (["--readout-decay-init", "1.5"], "--readout-decay-init: must be in (0, 1)"),
-    (["--cutmix", "2"], "--cutmix: out of range"),
-    (["--lr", "0"], "--lr: out of range"),
+    (["--cutmix", "2"], "--cutmix: must be in [0, 1], got 2.0"),
+    (["--lr", "0"], "--lr: must be > 0, got 0.0"),
     (["--threads", "0"], "--threads"),
 ])
 def test_argument_errors_name_the_option(argv, option, capsys):

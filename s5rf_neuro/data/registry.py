@@ -12,10 +12,12 @@ A source is a plain dict (stored in the checkpoint) saying how to rebuild the da
 
 from __future__ import annotations
 
+from typing import Any
+
 from s5rf_neuro.data import digits, sdigits, spike_files
 from s5rf_neuro.data.base import SpikeData
 from s5rf_neuro.data.info import DatasetInfo
-from s5rf_neuro.errors import DataError
+from s5rf_neuro.errors import DataError, S5RFError
 
 EMBEDDED = ("digits", "sdigits", "psdigits")
 """Kinds built from data shipped with scikit-learn: no data directory."""
@@ -50,6 +52,42 @@ def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
             out["binning"]["time_steps"] = train.time_steps
         return out
     raise DataError(f"data source: unknown kind {kind!r} (choose {', '.join(KINDS)})")
+
+
+def check_source(source: Any, where: str, error: type[S5RFError] = DataError) -> None:
+    """Refuse a recorded data source with a missing or ill-typed field: `error` names `where` and the field.
+
+    digits: optional steps_per_row, levels (whole numbers >= 1); sdigits: nothing; psdigits: an
+    optional permutation of the 64 pixels; spike files: root (text), binning (see
+    `spike_files.resolve_binning`), channels (a divisor of the 700 input channels).
+    """
+    if not isinstance(source, dict) or source.get("kind") not in KINDS:
+        kind = source.get("kind") if isinstance(source, dict) else source
+        raise error(f"{where}: unknown data source {kind!r} (kinds: {', '.join(KINDS)})")
+    if source["kind"] in ("sdigits", "psdigits"):
+        if "permutation" in source:
+            try:
+                sdigits.check_permutation(source["permutation"], where)
+            except DataError as err:
+                raise error(str(err)) from None
+        return
+    counts = ("steps_per_row", "levels") if source["kind"] == "digits" else ("channels",)
+    for key in counts:
+        value = source.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= spike_files.INPUT_CHANNELS:
+            raise error(f"{where}: field {key!r} must be a whole number in 1..{spike_files.INPUT_CHANNELS}, "
+                        f"got {value!r}")
+    if source["kind"] == "digits":
+        return
+    if not isinstance(source.get("root"), str) or not source["root"]:
+        raise error(f"{where}: field 'root' must name the data directory, got {source.get('root')!r}")
+    if spike_files.INPUT_CHANNELS % source.get("channels", spike_files.DEFAULT_CHANNELS):
+        raise error(f"{where}: field 'channels' must divide the {spike_files.INPUT_CHANNELS} input channels, "
+                    f"got {source['channels']}")
+    try:
+        spike_files.resolve_binning(source.get("binning"))
+    except DataError as err:
+        raise error(f"{where}: {err}") from None
 
 
 def load_split(source: dict, split: str) -> SpikeData:

@@ -17,6 +17,11 @@ Two binnings turn a sample into a dense (T, C) raster, C = `channels`
   (or cut) to T bins; without `time_steps`, T covers the longest sample.
 
 A bin holding one or more spikes of a channel is 1, otherwise 0 (uint8).
+
+Reading checks every value before it is binned: labels are a 1-D dataset of
+whole class indices, spike times finite and >= 0 seconds, units whole channel
+numbers, and a split needs at least one spike; the rasters' size is checked
+against the machine's memory before they are allocated.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import numpy as np
 from s5rf_neuro.atomic import atomic_path
 from s5rf_neuro.data.base import SpikeData, check_labels
 from s5rf_neuro.errors import DataError
+from s5rf_neuro.resources import MemoryNeed, raster_bytes, require
 
 INPUT_CHANNELS = 700
 DEFAULT_CHANNELS = 140
@@ -38,6 +44,8 @@ DEFAULT_BINS = 250
 """Bins over each sample's duration (the paper's binning)."""
 DEFAULT_BIN_MS = 4.0
 """Bin width of the fixed-step binning, in ms."""
+MIN_BIN_MS = 0.001
+"""Shortest bin of the fixed-step binning, in ms (one microsecond)."""
 DEFAULT_BINNING = {"mode": "duration", "bins": DEFAULT_BINS}
 REQUIRED = ("spikes/times", "spikes/units", "labels")
 CHUNK = 512  # samples binned at once, bounds the memory of the flat event arrays
@@ -120,11 +128,18 @@ class SpikeFile:
             raise
 
     def _check(self, num_classes: int) -> None:
+        import h5py
+
         f, path = self._file, self.path
         for name in REQUIRED:
-            if name not in f:
+            if name not in f or not isinstance(f[name], h5py.Dataset):
                 raise DataError(f"{path}: missing dataset '{name}'")
-        self.labels = np.asarray(f["labels"][:], dtype=np.int64).reshape(-1)
+        for name in ("spikes/times", "spikes/units"):
+            base = h5py.check_vlen_dtype(f[name].dtype) or f[name].dtype
+            if f[name].ndim != 1 or base.kind not in "iuf":
+                raise DataError(f"{path}: '{name}' must be a 1-D dataset of variable-length numeric arrays, got "
+                                f"shape {f[name].shape} of {base}")
+        self.labels = _labels(f["labels"], path)
         keys = _decode(f["extra/keys"][:]) if "extra/keys" in f else None
         counts = (len(f["spikes/times"]), len(f["spikes/units"]), len(self.labels))
         if len(set(counts)) != 1:
@@ -150,10 +165,16 @@ class SpikeFile:
     def read(self, start: int, stop: int) -> RawSpikes:
         """Samples start…stop−1, checked (errors give the sample's index in the file)."""
         times = [np.asarray(t, dtype=np.float64) for t in self._file["spikes/times"][start:stop]]
-        units = [np.asarray(u, dtype=np.int64) for u in self._file["spikes/units"][start:stop]]
-        for i, (t, u) in enumerate(zip(times, units), start=start):
+        raw_units = self._file["spikes/units"][start:stop]
+        units = [np.asarray(u, dtype=np.int64) for u in raw_units]
+        for i, (t, u, given) in enumerate(zip(times, units, raw_units), start=start):
             if len(t) != len(u):
                 raise DataError(f"{self.path}: sample {i} has {len(t)} spike times but {len(u)} units")
+            if len(t) and not (np.all(np.isfinite(t)) and t.min() >= 0):
+                raise DataError(f"{self.path}: sample {i} has a spike time that is negative, NaN or infinite "
+                                "(times are seconds >= 0)")
+            if len(u) and not np.array_equal(u, given):
+                raise DataError(f"{self.path}: sample {i} has a unit that is not a whole channel number")
             if len(u) and (u.min() < 0 or u.max() >= self.channels_in):
                 raise DataError(f"{self.path}: sample {i} has a unit outside 0..{self.channels_in - 1}")
         return RawSpikes(times, units, self.labels[start:stop], self.class_names, self.path)
@@ -163,6 +184,22 @@ class SpikeFile:
         size = size or CHUNK
         for start in range(0, len(self), size):
             yield start, self.read(start, min(start + size, len(self)))
+
+
+def _labels(dataset, path: Path) -> np.ndarray:
+    """The (N,) int64 class indices of the h5py `labels` dataset, or DataError naming the file."""
+    if dataset.ndim != 1 or dataset.dtype.kind not in "iuf":
+        raise DataError(f"{path}: 'labels' must be a 1-D dataset of class indices, got shape {dataset.shape} "
+                        f"of {dataset.dtype}")
+    values = dataset[:]
+    labels = np.asarray(values, dtype=np.int64) if dataset.dtype.kind in "iu" or not len(values) else None
+    if labels is None:
+        whole = np.isfinite(values) & (values == np.round(values))
+        if not whole.all():
+            index = int(np.argmin(whole))
+            raise DataError(f"{path}: label of sample {index} is {values[index]}, not a whole class index")
+        labels = values.astype(np.int64)
+    return labels
 
 
 def read_raw(path: str | Path, num_classes: int, channels_in: int = INPUT_CHANNELS) -> RawSpikes:
@@ -227,16 +264,29 @@ def bin_spikes(raw: RawSpikes, binning: dict, channels: int = DEFAULT_CHANNELS,
 
 def resolve_binning(binning: dict | None) -> dict:
     """A complete binning dict: the paper's default, with the defaults of its mode filled in."""
+    if binning is not None and not isinstance(binning, dict):
+        raise DataError(f"binning: expected a mapping of mode, bins, bin_ms, time_steps, got {binning!r}")
     b = dict(DEFAULT_BINNING if not binning else binning)
     if b.get("mode") == "duration":
         b.setdefault("bins", DEFAULT_BINS)
+        _check_count(b, "bins")
     elif b.get("mode") == "fixed":
-        if "bin_ms" not in b or float(b["bin_ms"]) <= 0:
-            raise DataError("binning: fixed mode needs a positive bin_ms")
+        bin_ms = b.get("bin_ms")
+        if isinstance(bin_ms, bool) or not isinstance(bin_ms, (int, float)) or not (
+                math.isfinite(bin_ms) and bin_ms >= MIN_BIN_MS):
+            raise DataError(f"binning: fixed mode needs a bin_ms of at least {MIN_BIN_MS:g} ms, got {bin_ms!r}")
         b.setdefault("time_steps", None)
+        if b["time_steps"] is not None:
+            _check_count(b, "time_steps")
     else:
         raise DataError(f"binning: unknown mode {b.get('mode')!r} (choose duration or fixed)")
     return b
+
+
+def _check_count(binning: dict, key: str) -> None:
+    value = binning[key]
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise DataError(f"binning: {key} must be a whole number >= 1, got {value!r}")
 
 
 def describe_binning(binning: dict, channels: int) -> str:
@@ -266,9 +316,15 @@ def load_spike_file_split(kind: str, root: str | Path, split: str, binning: dict
             steps = max(time_steps(raw, b) for _, raw in f.chunks())
         else:
             steps = time_steps(f.read(0, 0), b)
+        require(MemoryNeed(f"{path}: the rasters of {len(f)} samples x {steps} bins x {channels} channels "
+                           f"({describe_binning(b, channels)})", raster_bytes(len(f), steps, channels)), DataError)
         inputs = np.zeros((len(f), steps, channels), dtype=np.uint8)
+        events = 0
         for start, raw in f.chunks():
             bin_spikes(raw, b, channels, out=inputs[start:start + len(raw.labels)])
+            events += sum(len(t) for t in raw.times)
+        if events == 0:
+            raise DataError(f"{path}: every one of the {len(f)} samples is empty (no spikes)")
         labels, class_names = f.labels, f.class_names
     return SpikeData(inputs, labels, class_names, kind, describe_binning(b, channels))
 
