@@ -21,6 +21,7 @@ from s5rf_neuro.export.report import destination_cores
 from s5rf_neuro.hardware.counters import count_operations
 from s5rf_neuro.hardware.energy import estimate_energy
 from s5rf_neuro.hardware.golden import simulate
+from s5rf_neuro.hardware.inputs import graded_format, network_inputs
 from s5rf_neuro.hardware.lava_builder import latencies
 from s5rf_neuro.hardware.lava_run import run_lava
 from s5rf_neuro.hardware.mapping import map_network
@@ -151,6 +152,25 @@ def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
     for got, want in zip(float_lava.spikes, float_golden.spikes):
         assert np.mean(got == want) > 0.999
     np.testing.assert_allclose(float_lava.scores, float_golden.scores, rtol=1e-6, atol=1e-6 * np.abs(float_golden.scores).max())
+
+
+def test_lava_equals_golden_with_mixing_and_graded_inputs() -> None:
+    """The sMNIST case: a mixing first layer driven by graded 8-bit payloads, Lava = golden every layer and step."""
+    model = mixing_model(16, 4, input_dim=1, seed=3)
+    real = np.random.default_rng(4).uniform(0.0, 1.0, (6, STEPS, 1)).astype(np.float32)
+    input_format = graded_format(real, "random real inputs")
+    network = discretise(model, input_format=input_format)
+    payloads = network_inputs(quantise(network, LOIHI2)[0], real, "random real inputs").values
+    integer, _ = quantise(network, LOIHI2, payloads)
+    assert integer.input_format.graded and len(np.unique(payloads)) > 100
+    golden = simulate(integer, payloads)
+    assert all(0.02 < s.mean() < 0.98 for s in golden.spikes)
+    lava = run_lava(integer, payloads)
+    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
+        mismatch = np.argwhere(got != want)
+        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
+    np.testing.assert_array_equal(lava.scores, golden.scores)
+    assert lava.saturation == golden.saturation
 
 
 def test_mapping_counters_energy_and_summary_count_the_mixing_stage() -> None:
