@@ -41,9 +41,12 @@ from s5rf_neuro.hardware.neuron import (
     ExactDense,
     check_exact,
     decay_step_in_place,
+    decay_steps_in_place,
     exact_decay,
     float_step_in_place,
     rounding_offset,
+    state_bound,
+    steps_in_range,
 )
 from s5rf_neuro.hardware.target import TargetSpec, input_peaks
 from s5rf_neuro.terminal import show_progress
@@ -107,6 +110,19 @@ class _Layer:
         """One step of `state` in place; (saturation events, largest, smallest component)."""
         raise NotImplementedError
 
+    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
+        """len(drive) steps of `state` in place, each new state also written to history[t].
+
+        drive, history: (t, B, P); start_peak: a bound on every |component| of `state`.
+        Returns (saturation events, largest, smallest component).
+        """
+        events, high, low = 0, 0.0, 0.0
+        for t in range(len(drive)):
+            step_events, step_high, step_low = self.step(state, drive[t])
+            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
+            history[t] = state
+        return events, high, low
+
 
 class _IntLayer(_Layer):
     """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
@@ -125,6 +141,10 @@ class _IntLayer(_Layer):
         self.offset = rounding_offset(target)
         # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
         self.dtype = np.float32 if dense.exact_dtype(2 * largest_input) is np.float32 else np.float64
+        component = dense.row_bounds * largest_input + 1.0 + self.offset
+        drive_modulus = np.hypot(component[0::2], component[1::2]) if decay.dtype.kind == "c" else component
+        self.drive_modulus = float(np.max(drive_modulus, initial=0.0))
+        self.always_in_range = state_bound(np.abs(decay), drive_modulus) <= min(target.state_max, -target.state_min)
 
     def buffer(self, rows: int) -> np.ndarray:
         return np.empty((rows, len(self.dense.exponent)), dtype=self.dtype)
@@ -137,6 +157,10 @@ class _IntLayer(_Layer):
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
         return decay_step_in_place(state, self.decay, drive, self.target)
+
+    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
+        in_range = self.always_in_range or steps_in_range(start_peak, len(drive), self.drive_modulus, self.target)
+        return decay_steps_in_place(state, self.decay, drive, history, self.target, in_range)
 
 
 class _FloatLayer(_Layer):
@@ -206,7 +230,10 @@ class _Outputs:
 
 
 def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
-    """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) float32; (saturation events, peak |component|)."""
+    """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) bool; (saturation events, peak |component|).
+
+    The state stays in place, in cache, from step to step.
+    """
     real = state.real
     events, peak = 0, 0.0
     for t in range(len(drive)):
@@ -217,15 +244,16 @@ def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: n
     return events, peak
 
 
-def _readout_steps(readout: _Layer, y: np.ndarray, drive: np.ndarray, total: np.ndarray) -> tuple[int, float]:
-    """Run y (B, O) over drive (t, B, O), adding each y into total (B, O); (saturation events, peak |y|)."""
-    events, peak = 0, 0.0
-    for t in range(len(drive)):
-        sat, high, low = readout.step(y, drive[t])
-        events += sat
-        peak = max(peak, high, -low)
-        np.add(total, y, out=total)
-    return events, peak
+def _readout_steps(
+    readout: _Layer, y: np.ndarray, drive: np.ndarray, history: np.ndarray, total: np.ndarray, start_peak: float
+) -> tuple[int, float]:
+    """Run y (B, O) over drive (t, B, O) through history (t, B, O), adding Σ_t y into total (B, O).
+
+    start_peak: a bound on every |y|. Returns (saturation events, peak |y|).
+    """
+    events, high, low = readout.steps(y, drive, history, start_peak)
+    np.add(total, history.sum(axis=0), out=total)
+    return events, max(high, -low)
 
 
 def _run_chunk(
@@ -241,10 +269,13 @@ def _run_chunk(
     rows = block * batch
     states = [np.zeros((batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
     buffers = [layer.buffer(rows) for layer in layers]
-    spikes = [np.empty((block, batch, layer.num_neurons), dtype=np.float32) for layer in layers]
+    fired = [np.empty((block, batch, layer.num_neurons), dtype=bool) for layer in layers]
+    spikes = [np.empty((rows, layer.num_neurons), dtype=np.float32) for layer in layers]
     summed = [np.empty((rows, layer.num_neurons), dtype=np.float32) if layer.skip else None for layer in layers]
+    per_neuron = [np.ones(layer.num_neurons, dtype=np.float32) for layer in layers]
     y = np.zeros((batch, readout.num_neurons), dtype=np.float64)
     y_buffer = readout.buffer(rows)
+    y_history = np.empty((block, batch, readout.num_neurons), dtype=np.float64)
     block_total = np.empty_like(y)
     total = np.zeros((batch, readout.num_neurons), dtype=out.scores.dtype)
     saturation = [0] * (len(layers) + 1)
@@ -256,18 +287,20 @@ def _run_chunk(
         layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(used, -1)
         for index, layer in enumerate(layers):
             drive = layer.drive(layer_input, buffers[index][:used]).reshape(length, batch, -1)
-            spiked = spikes[index][:length]
+            spiked = fired[index][:length]
             events, peak = _neuron_steps(layer, states[index], drive, spiked)
             saturation[index] += events
             peaks[index] = max(peaks[index], peak)
-            out.counts[index][start:stop] += spiked.sum(axis=(0, 2), dtype=np.float64).astype(np.int64)
+            flat = spikes[index][:used]
+            np.copyto(flat, spiked.reshape(used, -1))
+            # spikes per row in one BLAS pass (exact: fewer than 2^24), summed over the block's steps
+            out.counts[index][start:stop] += (flat @ per_neuron[index]).reshape(length, batch).sum(axis=0).astype(np.int64)
             if out.spikes:
                 out.spikes[index][start:stop, t0 : t0 + length] = spiked.transpose(1, 0, 2)
-            flat = spiked.reshape(used, -1)
             layer_input = np.add(flat, layer_input, out=summed[index][:used]) if layer.skip else flat
         drive = readout.drive(layer_input, y_buffer[:used]).reshape(length, batch, -1)
         block_total[...] = 0.0
-        events, peak = _readout_steps(readout, y, drive, block_total)
+        events, peak = _readout_steps(readout, y, drive, y_history[:length], block_total, peaks[-1])
         saturation[-1] += events
         peaks[-1] = max(peaks[-1], peak)
         total += block_total.astype(total.dtype)

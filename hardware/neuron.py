@@ -76,28 +76,98 @@ def rounding_offset(target: TargetSpec) -> float:
     return 0.5 if target.decay_rounding == "nearest" else 0.0
 
 
-def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
-    """One integer step in exact float64, overwriting `state`: state ← sat(floor(decay·state + drive)).
+def _saturate(parts: np.ndarray, target: TargetSpec, high: float, low: float) -> int:
+    """Clip float64 state components `parts` to the target's range in place; returns how many were outside.
 
-    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
-    readout states, integer valued (state LSBs); decay: (P,) or (O,) from
-    `exact_decay` (or d/2^decay_bits for a readout); drive: state's shape, the
-    synaptic input plus the `rounding_offset` in each component, in double or
-    (where exact) single precision.
-    Returns (saturation events, largest component, smallest component) of the new state.
+    high, low: the largest and smallest of `parts` (nothing more is read when both are in range).
     """
-    np.multiply(state, decay, out=state)
-    np.add(state, drive, out=state)
-    parts = state.view(np.float64)
-    np.floor(parts, out=parts)
-    high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
-    low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
     state_min, state_max = target.state_min, target.state_max
     if high <= state_max and low >= state_min:
-        return 0, high, low
+        return 0
     events = int(np.count_nonzero(parts > state_max)) + int(np.count_nonzero(parts < state_min))
     np.clip(parts, state_min, state_max, out=parts)
-    return events, min(high, state_max), max(low, state_min)
+    return events
+
+
+def decay_steps_in_place(
+    state: np.ndarray,
+    decay: np.ndarray,
+    drive: np.ndarray,
+    history: np.ndarray,
+    target: TargetSpec,
+    in_range: bool = False,
+) -> tuple[int, float, float]:
+    """len(drive) integer steps in exact float64: history[t] ← sat(floor(decay·history[t−1] + drive[t])).
+
+    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
+    readout states, integer valued (state LSBs): the state before the first
+    step, overwritten with the state after the last. decay: (P,) or (O,) from
+    `exact_decay` (or d/2^decay_bits for a readout); drive: (t, ...) of
+    state's shape after the first axis, the synaptic input plus the
+    `rounding_offset` in each component, in double or (where exact) single
+    precision; history: (t, ...) of state's shape and dtype, receives each
+    step's new state (history[0] may be `state` itself, for one step in place).
+    in_range: the caller has proved (`steps_in_range`) that no component can
+    leave the state range in these steps; the per-step range checks are skipped.
+    Returns (saturation events, largest component, smallest component) of the new states.
+    """
+    parts = history.view(np.float64)
+    previous, events = state, 0
+    high, low = 0.0, 0.0
+    for t in range(len(drive)):
+        current, current_parts = history[t], parts[t]
+        np.multiply(previous, decay, out=current)
+        np.add(current, drive[t], out=current)
+        np.floor(current_parts, out=current_parts)
+        if not in_range:
+            step_high = float(np.maximum.reduce(current_parts, axis=None, initial=0.0))
+            step_low = float(np.minimum.reduce(current_parts, axis=None, initial=0.0))
+            events += _saturate(current_parts, target, step_high, step_low)
+            high = max(high, min(step_high, target.state_max))
+            low = min(low, max(step_low, target.state_min))
+        previous = current
+    if previous is not state and len(drive):
+        np.copyto(state, previous)
+    if in_range:
+        high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+        low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+    return events, high, low
+
+
+def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
+    """One step of `decay_steps_in_place` in place: state ← sat(floor(decay·state + drive)), drive of state's shape.
+
+    Returns (saturation events, largest component, smallest component) of the new state.
+    """
+    return decay_steps_in_place(state, decay, drive[np.newaxis], state[np.newaxis], target)
+
+
+FLOOR_SHIFT = float(np.sqrt(2.0))
+"""The most the floor of both components moves a complex state (less than √2 LSBs; less than 1 for a real one)."""
+BOUND_MARGIN = 1e-9
+"""Relative slack added to the float bounds on a state, against their own rounding."""
+
+
+def state_bound(decay_modulus: np.ndarray, drive_modulus: np.ndarray) -> float:
+    """A bound on every state component of a run from zero: max_p (D_p + √2) / (1 − |λ_p|) (inf if some |λ_p| ≥ 1).
+
+    decay_modulus: (P,) |λ_p| (d/2^decay_bits for a readout); drive_modulus:
+    (P,) a bound on |drive_p|, the synaptic input plus the rounding offset as a
+    complex (or real) number, in LSBs. Since the floor moves a state by less
+    than √2, |z[t]| ≤ |λ|·|z[t−1]| + |drive| + √2, which keeps |z| below that
+    bound once it starts there (at zero).
+    """
+    if np.any(decay_modulus >= 1.0):
+        return float("inf")
+    growth = np.asarray(drive_modulus, dtype=np.float64) + FLOOR_SHIFT
+    return float(np.max(growth / (1.0 - decay_modulus), initial=0.0)) * (1 + BOUND_MARGIN) + 1.0
+
+
+def steps_in_range(start_peak: float, steps: int, drive_modulus: float, target: TargetSpec) -> bool:
+    """Whether `steps` steps from states with every |component| ≤ start_peak, |drive| ≤ drive_modulus and
+    |λ| ≤ 1, stay inside the state range: |z| starts below √2·start_peak and grows by under |drive| + √2 a step."""
+    bound = (FLOOR_SHIFT * start_peak + steps * (drive_modulus + FLOOR_SHIFT)) * (1 + BOUND_MARGIN) + 1.0
+    return bound <= min(target.state_max, -target.state_min)
 
 
 SILENT_FRACTION = 0.75
@@ -117,6 +187,9 @@ class ExactDense:
     channels silent in every row (e.g. neurons that never spike) are left out
     of the float product when they are a quarter of all or more; a zero term
     changes no sum.
+
+    row_bounds: float64 (P,) Σ_h |w_ph|·2^exp_p, so that |a_p| ≤ row_bounds[p]·max(u) + 1
+    (the 1 for the floor of a negative exponent).
     """
 
     def __init__(self, weight: np.ndarray, exponent: int | np.ndarray) -> None:
@@ -129,6 +202,7 @@ class ExactDense:
         small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
         rows = [int(total) for total in magnitude.sum(axis=-1, dtype=np.int64 if small else object)]
         self._row_bound = max((total << max(int(e), 0) for total, e in zip(rows, self.exponent)), default=0)
+        self.row_bounds = np.array([float(total) * 2.0 ** int(e) for total, e in zip(rows, self.exponent)])
 
     def _float_weight(self, dtype: type) -> np.ndarray:
         """weight.T·2^exp as `dtype` (H, P), exact (mantissas have few bits), cached."""
@@ -162,7 +236,8 @@ class ExactDense:
         else:
             flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
             weight = self._float_weight(dtype)
-            active = np.flatnonzero(flat.any(axis=0))
+            # column sums of non-negative inputs (one BLAS pass) are zero only for silent columns
+            active = np.flatnonzero(np.ones(len(flat), dtype=dtype) @ flat)
             if len(active) <= SILENT_FRACTION * flat.shape[1]:
                 flat, weight = flat[:, active], weight[active]
             target = out if out is not None and out.dtype == dtype else None
