@@ -160,7 +160,7 @@ class _IntLayer(_Layer):
 
     def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
         in_range = self.always_in_range or steps_in_range(start_peak, len(drive), self.drive_modulus, self.target)
-        return decay_steps_in_place(state, self.decay, drive, history, self.target, in_range)
+        return decay_steps_in_place(state, self.decay, drive, self.target, history, in_range)
 
 
 class _FloatLayer(_Layer):

@@ -93,53 +93,55 @@ def decay_steps_in_place(
     state: np.ndarray,
     decay: np.ndarray,
     drive: np.ndarray,
-    history: np.ndarray,
     target: TargetSpec,
+    history: np.ndarray | None = None,
     in_range: bool = False,
 ) -> tuple[int, float, float]:
-    """len(drive) integer steps in exact float64: history[t] ← sat(floor(decay·history[t−1] + drive[t])).
+    """len(drive) integer steps in exact float64: z[t] ← sat(floor(decay·z[t−1] + drive[t])).
 
     state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
-    readout states, integer valued (state LSBs): the state before the first
-    step, overwritten with the state after the last. decay: (P,) or (O,) from
-    `exact_decay` (or d/2^decay_bits for a readout); drive: (t, ...) of
-    state's shape after the first axis, the synaptic input plus the
-    `rounding_offset` in each component, in double or (where exact) single
-    precision; history: (t, ...) of state's shape and dtype, receives each
-    step's new state (history[0] may be `state` itself, for one step in place).
+    readout states, integer valued (state LSBs): z[−1], overwritten with the
+    last new state. decay: (P,) or (O,) from `exact_decay` (or d/2^decay_bits
+    for a readout); drive: (t, ...) of state's shape after the first axis, the
+    synaptic input plus the `rounding_offset` in each component, in double or
+    (where exact) single precision; history: None to step `state` in place, or
+    (t, ...) of state's shape and dtype to receive every new state.
     in_range: the caller has proved (`steps_in_range`) that no component can
-    leave the state range in these steps; the per-step range checks are skipped.
+    leave the state range in these steps; with a history, the per-step range
+    checks are then skipped and the extremes found once over the history.
     Returns (saturation events, largest component, smallest component) of the new states.
     """
-    parts = history.view(np.float64)
+    each_step = history is None or not in_range
     previous, events = state, 0
     high, low = 0.0, 0.0
     for t in range(len(drive)):
-        current, current_parts = history[t], parts[t]
+        current = state if history is None else history[t]
+        parts = current.view(np.float64)
         np.multiply(previous, decay, out=current)
         np.add(current, drive[t], out=current)
-        np.floor(current_parts, out=current_parts)
-        if not in_range:
-            step_high = float(np.maximum.reduce(current_parts, axis=None, initial=0.0))
-            step_low = float(np.minimum.reduce(current_parts, axis=None, initial=0.0))
-            events += _saturate(current_parts, target, step_high, step_low)
+        np.floor(parts, out=parts)
+        if each_step:
+            step_high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+            step_low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+            events += _saturate(parts, target, step_high, step_low)
             high = max(high, min(step_high, target.state_max))
             low = min(low, max(step_low, target.state_min))
         previous = current
-    if previous is not state and len(drive):
+    if history is not None and len(drive):
         np.copyto(state, previous)
-    if in_range:
-        high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
-        low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+        if not each_step:
+            parts = history[: len(drive)].view(np.float64)
+            high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+            low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
     return events, high, low
 
 
 def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
-    """One step of `decay_steps_in_place` in place: state ← sat(floor(decay·state + drive)), drive of state's shape.
+    """One step of `decay_steps_in_place`: state ← sat(floor(decay·state + drive)), drive of state's shape.
 
     Returns (saturation events, largest component, smallest component) of the new state.
     """
-    return decay_steps_in_place(state, decay, drive[np.newaxis], state[np.newaxis], target)
+    return decay_steps_in_place(state, decay, drive[np.newaxis], target)
 
 
 FLOOR_SHIFT = float(np.sqrt(2.0))
