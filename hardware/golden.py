@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -308,6 +309,12 @@ def _run_chunk(
     return saturation, peaks
 
 
+@functools.lru_cache(maxsize=4)
+def _helpers(count: int) -> ThreadPoolExecutor:
+    """`count` threads kept for the process's life: starting threads costs more than a small simulation."""
+    return ThreadPoolExecutor(count, thread_name_prefix="golden")
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_controller() -> ThreadpoolController:
     """The process's BLAS thread pools (found once)."""
@@ -361,17 +368,35 @@ def simulate(
     saturation = [0] * (len(layers) + 1)
     peaks = [0.0] * (len(layers) + 1)
 
-    def run(start: int) -> tuple[list[int], list[float]]:
-        return _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+    pending = iter(starts)  # shared by the workers; next() on it is atomic
+    merge = threading.Lock()
+    failed = threading.Event()
 
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    limit = _blas_controller().limit(limits=1, user_api="blas") if pool else nullcontext()
-    with limit, pool or nullcontext(), tqdm(total=count, desc="golden sim", unit="sample",
-                                                    disable=not show_progress(progress)) as bar:
-        for start, (chunk_saturation, chunk_peaks) in zip(starts, (pool.map if pool else map)(run, starts)):
-            saturation = [a + b for a, b in zip(saturation, chunk_saturation)]
-            peaks = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
-            bar.update(min(chunk, count - start))
+    def drain(bar: tqdm) -> None:
+        """Run chunks until none is left, merging each one's saturation and peaks (the caller's thread is a worker)."""
+        for start in pending:
+            if failed.is_set():
+                return
+            try:
+                chunk_saturation, chunk_peaks = _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+            except BaseException:
+                failed.set()
+                raise
+            with merge:
+                saturation[:] = [a + b for a, b in zip(saturation, chunk_saturation)]
+                peaks[:] = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
+                bar.update(min(chunk, count - start))
+
+    limit = _blas_controller().limit(limits=1, user_api="blas") if workers > 1 else nullcontext()
+    with limit, tqdm(total=count, desc="golden sim", unit="sample", disable=not show_progress(progress)) as bar:
+        helpers = [_helpers(workers - 1).submit(drain, bar) for _ in range(workers - 1)]
+        try:
+            drain(bar)
+        finally:
+            for helper in helpers:
+                helper.exception()
+        for helper in helpers:
+            helper.result()
     scores = out.scores if is_int or not steps else out.scores / steps
     return SimulationResult(
         spikes=out.spikes,

@@ -202,9 +202,10 @@ class ExactDense:
         # largest Σ_h |w_ph|·2^max(exp_p, 0) over rows p, in Python ints (no overflow)
         magnitude = np.abs(self.weight)
         small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
-        rows = [int(total) for total in magnitude.sum(axis=-1, dtype=np.int64 if small else object)]
-        self._row_bound = max((total << max(int(e), 0) for total, e in zip(rows, self.exponent)), default=0)
-        self.row_bounds = np.array([float(total) * 2.0 ** int(e) for total, e in zip(rows, self.exponent)])
+        rows = magnitude.sum(axis=-1, dtype=np.int64 if small else object)
+        left = np.maximum(self.exponent, 0)
+        self._row_bound = max((int(np.max(rows[left == e])) << int(e) for e in np.unique(left)), default=0)
+        self.row_bounds = rows.astype(np.float64) * np.ldexp(1.0, self.exponent.astype(np.int32))
 
     def _float_weight(self, dtype: type) -> np.ndarray:
         """weight.T·2^exp as `dtype` (H, P), exact (mantissas have few bits), cached."""
