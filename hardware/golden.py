@@ -111,6 +111,18 @@ class _Layer:
         """One step of `state` in place; (saturation events, largest, smallest component)."""
         raise NotImplementedError
 
+    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
+        """len(drive) steps of `state` (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool.
+
+        Returns (saturation events, largest, smallest component).
+        """
+        events, high, low = 0, 0.0, 0.0
+        for t in range(len(drive)):
+            step_events, step_high, step_low = self.step(state, drive[t])
+            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
+            np.greater(state.real, self.threshold, out=spikes[t])
+        return events, high, low
+
     def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
         """len(drive) steps of `state` in place, each new state also written to history[t].
 
@@ -158,6 +170,9 @@ class _IntLayer(_Layer):
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
         return decay_step_in_place(state, self.decay, drive, self.target)
+
+    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
+        return decay_steps_in_place(state, self.decay, drive, self.target, threshold=self.threshold, spikes=spikes)
 
     def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
         in_range = self.always_in_range or steps_in_range(start_peak, len(drive), self.drive_modulus, self.target)
@@ -231,18 +246,12 @@ class _Outputs:
 
 
 def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
-    """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) bool; (saturation events, peak |component|).
+    """Run state (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool; (saturation events, peak |component|).
 
-    The state stays in place, in cache, from step to step.
+    The state stays in cache from step to step.
     """
-    real = state.real
-    events, peak = 0, 0.0
-    for t in range(len(drive)):
-        sat, high, low = layer.step(state, drive[t])
-        events += sat
-        peak = max(peak, high, -low)
-        np.greater(real, layer.threshold, out=spikes[t])
-    return events, peak
+    events, high, low = layer.spiking_steps(state, drive, spikes)
+    return events, max(high, -low)
 
 
 def _readout_steps(

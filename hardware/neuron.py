@@ -96,6 +96,8 @@ def decay_steps_in_place(
     target: TargetSpec,
     history: np.ndarray | None = None,
     in_range: bool = False,
+    threshold: np.ndarray | None = None,
+    spikes: np.ndarray | None = None,
 ) -> tuple[int, float, float]:
     """len(drive) integer steps in exact float64: z[t] ← sat(floor(decay·z[t−1] + drive[t])).
 
@@ -109,6 +111,8 @@ def decay_steps_in_place(
     in_range: the caller has proved (`steps_in_range`) that no component can
     leave the state range in these steps; with a history, the per-step range
     checks are then skipped and the extremes found once over the history.
+    threshold, spikes: float64 (P,) and bool (t, ..., P) to receive each new
+    state's spikes, Re z > threshold (neurons only).
     Returns (saturation events, largest component, smallest component) of the new states.
     """
     each_step = history is None or not in_range
@@ -126,6 +130,8 @@ def decay_steps_in_place(
             events += _saturate(parts, target, step_high, step_low)
             high = max(high, min(step_high, target.state_max))
             low = min(low, max(step_low, target.state_min))
+        if spikes is not None:
+            np.greater(current.real, threshold, out=spikes[t])
         previous = current
     if history is not None and len(drive):
         np.copyto(state, previous)
