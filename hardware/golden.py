@@ -2,20 +2,24 @@
 
 It is the oracle the Lava process models must match bit for bit, and what
 every accuracy figure of an export comes from. An `IntNetwork` runs through
-the exact float64 arithmetic of `hardware.neuron` (`decay_step_in_place`,
+the exact float64 arithmetic of `hardware.neuron` (`decay_steps_in_place`,
 the same code the Lava fixed-point models call through `int_neuron_step`);
 a `FloatNetwork` runs in float64/complex128 through `float_step_in_place`.
 
-Samples are split into chunks of at most `batch_size`, run on a pool of
-threads (numpy and BLAS release the GIL). Within a chunk, time is cut into
-blocks of a few dozen steps; per block, each layer's synaptic input is one
-BLAS product over (block steps · chunk samples, H), with the real and
-imaginary weights interleaved so that its result is already the complex
-drive, then the neuron recurrence runs step by step on preallocated
-(chunk, P) buffers, its spikes written straight into the float32 input of
-the next layer's product. Memory is thus bounded by the chunk and block
-sizes, whatever the number of samples (plus the spikes themselves, kept
-only on request).
+Samples are split into chunks of at most `batch_size`; the calling thread
+and helper threads kept for the process's life (numpy and BLAS release the
+GIL; starting threads anew would cost more than a small run) take chunks
+until none is left. Within a chunk, time is cut into blocks of a few dozen
+steps; per block, each layer's synaptic input is one BLAS product over
+(block steps · chunk samples, H), with the real and imaginary weights
+interleaved so that its result is already the complex drive, then one call
+of `decay_steps_in_place` runs the block's steps on a (chunk, P) state kept
+in place (in cache), writing its spikes, which are then copied into the
+float32 input of the next layer's product and counted by one BLAS product.
+The readout records its block of states, summed once; where its state bound
+proves that it cannot saturate, its per-step range checks are skipped.
+Memory is thus bounded by the chunk and block sizes, whatever the number of
+samples (plus the spikes themselves, kept only on request).
 
 Time runs from t = 0 with zero initial state; layer l's output at step t
 drives layer l+1 at the same step t (no pipeline delay; the Lava runner

@@ -33,6 +33,12 @@ differences, the sum and the division by 2^k, a change of exponent only).
 An input so large that λ·z + d reaches 2^(53−k) may round, but the result
 then lies far outside the state range and clips to the same bound as the
 exact value would. The readout is the same update on real numbers.
+
+`decay_steps_in_place` runs a block of steps in one call (the golden
+simulator's unit of work; the Lava models call it one step at a time). Where
+a bound on the state (`state_bound`, `steps_in_range`) proves that no
+component can leave the state range, the per-step range checks of a block
+recorded in a history are skipped and its extremes are found once.
 """
 
 from __future__ import annotations
@@ -292,7 +298,7 @@ def int_neuron_step(
     threshold: np.ndarray,
     target: TargetSpec,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One integer S5-RF step (through `decay_step_in_place`).
+    """One integer S5-RF step (through `decay_steps_in_place`).
 
     re, im, a_re, a_im: int64 (..., P) state and synaptic input (state LSBs);
     decay_re, decay_im, threshold: int64 (P,).
@@ -301,9 +307,12 @@ def int_neuron_step(
     check_exact(target, int(np.max(np.abs(decay_re) + np.abs(decay_im), initial=0)))
     state = _as_complex(re, im)
     drive = _as_complex(a_re, a_im, rounding_offset(target))
-    events, _, _ = decay_step_in_place(state, exact_decay(decay_re, decay_im, target), drive, target)
-    new_re, new_im = state.real.astype(np.int64), state.imag.astype(np.int64)
-    return new_re, new_im, new_re > threshold, events
+    spikes = np.empty((1,) + state.shape, dtype=bool)
+    events, _, _ = decay_steps_in_place(
+        state, exact_decay(decay_re, decay_im, target), drive[np.newaxis], target,
+        threshold=np.asarray(threshold, dtype=np.float64), spikes=spikes,
+    )
+    return state.real.astype(np.int64), state.imag.astype(np.int64), spikes[0], events
 
 
 def int_readout_step(
