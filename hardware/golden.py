@@ -328,6 +328,11 @@ def _helpers(count: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(count, thread_name_prefix="golden")
 
 
+if hasattr(os, "register_at_fork"):
+    # a forked child has none of its parent's threads: it starts its own helpers
+    os.register_at_fork(after_in_child=_helpers.cache_clear)
+
+
 @functools.lru_cache(maxsize=1)
 def _blas_controller() -> ThreadpoolController:
     """The process's BLAS thread pools (found once)."""

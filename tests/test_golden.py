@@ -411,3 +411,30 @@ def test_workers_reuse_their_threads_and_agree() -> None:
         assert np.array_equal(result.scores, alone.scores) and result.saturation == alone.saturation
         assert result.state_peak == alone.state_peak
         assert all(np.array_equal(a, b) for a, b in zip(result.spikes, alone.spikes))
+
+
+def test_a_forked_child_starts_its_own_helper_threads() -> None:
+    import os
+    import time
+
+    rng = np.random.default_rng(6)
+    network = _graded_network(rng, 20)
+    inputs = rng.integers(0, 2, (6, 20, 4)).astype(np.uint8)
+    expected = simulate(network, inputs, batch_size=1, workers=2)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            result = simulate(network, inputs, batch_size=1, workers=2)
+            os.write(write, b"1" if np.array_equal(result.scores, expected.scores) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 60
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's simulation never finished")
+        time.sleep(0.05)
+    assert os.read(read, 1) == b"1"
