@@ -156,8 +156,8 @@ def measure(case: Case, cores: int, repeats: int) -> Row:
     return Row(case.name, cores, samples, case.inputs.shape[1], case.shape, torch_wall, golden_wall, torch_cpu, golden_cpu)
 
 
-def report(rows: list[Row], repeats: int, quick: bool) -> str:
-    """The Markdown fragment."""
+def report(rows: list[Row], repeats: int, quick: bool, load_before: float) -> str:
+    """The Markdown fragment; load_before: the 1-min load average when the measurements began."""
     load = os.getloadavg()[0]
     lines = [
         "## Golden simulator throughput (`bench/golden.py`)",
@@ -166,7 +166,8 @@ def report(rows: list[Row], repeats: int, quick: bool) -> str:
         "(baseline, same run, alternating passes), on one core and on all cores. Digits: "
         f"{'an untrained default model on part of' if quick else 'the trained default on'} its test set; "
         f"SHD/SSC preset sizes: untrained models on random spikes ({DENSITY:.0%} density). "
-        f"Median of {repeats} pass(es){' (quick run)' if quick else ''}, load average {load:.1f} at the end. "
+        f"Median of {repeats} pass(es){' (quick run)' if quick else ''}, 1-min load average {load_before:.1f} at the start, "
+        f"{load:.1f} at the end. "
         "Samples per second by wall time and by this process's CPU time.",
         "",
         "| network | cores | samples | PyTorch wall / CPU | golden wall / CPU | golden ÷ PyTorch, wall / CPU |",
@@ -199,6 +200,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as scratch:
         cases = build_cases(args, Path(scratch))
     rows = []
+    load_before = os.getloadavg()[0]
     for cores in sorted({1, all_cores}):
         for case in cases:
             row = measure(case, cores, repeats)
@@ -208,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                   f"{row.golden_cpu_samples_per_s:7.0f} CPU samples/s: "
                   f"{row.golden_samples_per_s / row.torch_samples_per_s:5.2f} × wall, "
                   f"{row.golden_cpu_samples_per_s / row.torch_cpu_samples_per_s:5.2f} × CPU")
-    write_results("golden", report(rows, repeats, args.quick), {"networks": [asdict(row) for row in rows]})
+    write_results("golden", report(rows, repeats, args.quick, load_before), {"networks": [asdict(row) for row in rows]})
     return 0
 
 

@@ -2,20 +2,24 @@
 
 It is the oracle the Lava process models must match bit for bit, and what
 every accuracy figure of an export comes from. An `IntNetwork` runs through
-the exact float64 arithmetic of `hardware.neuron` (`decay_step_in_place`,
+the exact float64 arithmetic of `hardware.neuron` (`decay_steps_in_place`,
 the same code the Lava fixed-point models call through `int_neuron_step`);
 a `FloatNetwork` runs in float64/complex128 through `float_step_in_place`.
 
-Samples are split into chunks of at most `batch_size`, run on a pool of
-threads (numpy and BLAS release the GIL). Within a chunk, time is cut into
-blocks of a few dozen steps; per block, each layer's synaptic input is one
-BLAS product over (block steps · chunk samples, H), with the real and
-imaginary weights interleaved so that its result is already the complex
-drive, then the neuron recurrence runs step by step on preallocated
-(chunk, P) buffers, its spikes written straight into the float32 input of
-the next layer's product. Memory is thus bounded by the chunk and block
-sizes, whatever the number of samples (plus the spikes themselves, kept
-only on request).
+Samples are split into chunks of at most `batch_size`; the calling thread
+and helper threads kept for the process's life (numpy and BLAS release the
+GIL; starting threads anew would cost more than a small run) take chunks
+until none is left. Within a chunk, time is cut into blocks of a few dozen
+steps; per block, each layer's synaptic input is one BLAS product over
+(block steps · chunk samples, H), with the real and imaginary weights
+interleaved so that its result is already the complex drive, then one call
+of `decay_steps_in_place` runs the block's steps on a (chunk, P) state kept
+in place (in cache), writing its spikes, which are then copied into the
+float32 input of the next layer's product and counted by one BLAS product.
+The readout records its block of states, summed once; where its state bound
+proves that it cannot saturate, its per-step range checks are skipped.
+Memory is thus bounded by the chunk and block sizes, whatever the number of
+samples (plus the spikes themselves, kept only on request).
 
 A layer with a mixing stage runs its states the same way and spikes from
 the stage (`fire`): the float network on Re(M)·Re x − Im(M)·Im x, the integer
@@ -30,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -45,11 +50,14 @@ from s5rf_neuro.hardware.neuron import (
     ExactDense,
     check_exact,
     decay_step_in_place,
+    decay_steps_in_place,
     exact_decay,
     float_step_in_place,
     mixing_neuron_step,
     rounding_offset,
     state_payload,
+    state_bound,
+    steps_in_range,
 )
 from s5rf_neuro.hardware.target import TargetSpec, input_peaks
 from s5rf_neuro.terminal import show_progress
@@ -117,6 +125,31 @@ class _Layer:
         """The spikes of states (B, P) after a step, written into `out` (B, P): Re x > θ."""
         np.greater(state.real, self.threshold, out=out)
 
+    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
+        """len(drive) steps of `state` (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool.
+
+        Returns (saturation events, largest, smallest component).
+        """
+        events, high, low = 0, 0.0, 0.0
+        for t in range(len(drive)):
+            step_events, step_high, step_low = self.step(state, drive[t])
+            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
+            self.fire(state, spikes[t])
+        return events, high, low
+
+    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
+        """len(drive) steps of `state` in place, each new state also written to history[t].
+
+        drive, history: (t, B, P); start_peak: a bound on every |component| of `state`.
+        Returns (saturation events, largest, smallest component).
+        """
+        events, high, low = 0, 0.0, 0.0
+        for t in range(len(drive)):
+            step_events, step_high, step_low = self.step(state, drive[t])
+            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
+            history[t] = state
+        return events, high, low
+
 
 class _IntLayer(_Layer):
     """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
@@ -135,6 +168,10 @@ class _IntLayer(_Layer):
         self.offset = rounding_offset(target)
         # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
         self.dtype = np.float32 if dense.exact_dtype(2 * largest_input) is np.float32 else np.float64
+        component = dense.row_bounds * largest_input + 1.0 + self.offset
+        drive_modulus = np.hypot(component[0::2], component[1::2]) if decay.dtype.kind == "c" else component
+        self.drive_modulus = float(np.max(drive_modulus, initial=0.0))
+        self.always_in_range = state_bound(np.abs(decay), drive_modulus) <= min(target.state_max, -target.state_min)
 
     def buffer(self, rows: int) -> np.ndarray:
         return np.empty((rows, len(self.dense.exponent)), dtype=self.dtype)
@@ -147,6 +184,13 @@ class _IntLayer(_Layer):
 
     def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
         return decay_step_in_place(state, self.decay, drive, self.target)
+
+    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
+        return decay_steps_in_place(state, self.decay, drive, self.target, threshold=self.threshold, spikes=spikes)
+
+    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
+        in_range = self.always_in_range or steps_in_range(start_peak, len(drive), self.drive_modulus, self.target)
+        return decay_steps_in_place(state, self.decay, drive, self.target, history, in_range)
 
 
 class _FloatLayer(_Layer):
@@ -182,6 +226,8 @@ class _IntMixingLayer(_IntLayer):
         self.mixing_re = ExactDense(mixing.weight_re, mixing.weight_exp_re)
         self.mixing_im = ExactDense(mixing.weight_im, mixing.weight_exp_im)
         self.payload_max = self.target.state_payload_max
+
+    spiking_steps = _Layer.spiking_steps  # step by step: each step's spikes come from the stage (`fire`)
 
     def fire(self, state: np.ndarray, out: np.ndarray) -> None:
         payload = state_payload(state.view(np.float64), self.target)
@@ -251,25 +297,24 @@ class _Outputs:
 
 
 def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
-    """Run state (B, P) over drive (t, B, P), writing spikes (t, B, P) float32; (saturation events, peak |component|)."""
-    events, peak = 0, 0.0
-    for t in range(len(drive)):
-        sat, high, low = layer.step(state, drive[t])
-        events += sat
-        peak = max(peak, high, -low)
-        layer.fire(state, spikes[t])
-    return events, peak
+    """Run state (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool; (saturation events, peak |component|).
+
+    The state stays in cache from step to step.
+    """
+    events, high, low = layer.spiking_steps(state, drive, spikes)
+    return events, max(high, -low)
 
 
-def _readout_steps(readout: _Layer, y: np.ndarray, drive: np.ndarray, total: np.ndarray) -> tuple[int, float]:
-    """Run y (B, O) over drive (t, B, O), adding each y into total (B, O); (saturation events, peak |y|)."""
-    events, peak = 0, 0.0
-    for t in range(len(drive)):
-        sat, high, low = readout.step(y, drive[t])
-        events += sat
-        peak = max(peak, high, -low)
-        np.add(total, y, out=total)
-    return events, peak
+def _readout_steps(
+    readout: _Layer, y: np.ndarray, drive: np.ndarray, history: np.ndarray, total: np.ndarray, start_peak: float
+) -> tuple[int, float]:
+    """Run y (B, O) over drive (t, B, O) through history (t, B, O), adding Σ_t y into total (B, O).
+
+    start_peak: a bound on every |y|. Returns (saturation events, peak |y|).
+    """
+    events, high, low = readout.steps(y, drive, history, start_peak)
+    np.add(total, history.sum(axis=0), out=total)
+    return events, max(high, -low)
 
 
 def _run_chunk(
@@ -285,10 +330,13 @@ def _run_chunk(
     rows = block * batch
     states = [np.zeros((batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
     buffers = [layer.buffer(rows) for layer in layers]
-    spikes = [np.empty((block, batch, layer.num_neurons), dtype=np.float32) for layer in layers]
+    fired = [np.empty((block, batch, layer.num_neurons), dtype=bool) for layer in layers]
+    spikes = [np.empty((rows, layer.num_neurons), dtype=np.float32) for layer in layers]
     summed = [np.empty((rows, layer.num_neurons), dtype=np.float32) if layer.skip else None for layer in layers]
+    per_neuron = [np.ones(layer.num_neurons, dtype=np.float32) for layer in layers]
     y = np.zeros((batch, readout.num_neurons), dtype=np.float64)
     y_buffer = readout.buffer(rows)
+    y_history = np.empty((block, batch, readout.num_neurons), dtype=np.float64)
     block_total = np.empty_like(y)
     total = np.zeros((batch, readout.num_neurons), dtype=out.scores.dtype)
     saturation = [0] * (len(layers) + 1)
@@ -300,23 +348,36 @@ def _run_chunk(
         layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(used, -1)
         for index, layer in enumerate(layers):
             drive = layer.drive(layer_input, buffers[index][:used]).reshape(length, batch, -1)
-            spiked = spikes[index][:length]
+            spiked = fired[index][:length]
             events, peak = _neuron_steps(layer, states[index], drive, spiked)
             saturation[index] += events
             peaks[index] = max(peaks[index], peak)
-            out.counts[index][start:stop] += spiked.sum(axis=(0, 2), dtype=np.float64).astype(np.int64)
+            flat = spikes[index][:used]
+            np.copyto(flat, spiked.reshape(used, -1))
+            # spikes per row in one BLAS pass (exact: fewer than 2^24), summed over the block's steps
+            out.counts[index][start:stop] += (flat @ per_neuron[index]).reshape(length, batch).sum(axis=0).astype(np.int64)
             if out.spikes:
                 out.spikes[index][start:stop, t0 : t0 + length] = spiked.transpose(1, 0, 2)
-            flat = spiked.reshape(used, -1)
             layer_input = np.add(flat, layer_input, out=summed[index][:used]) if layer.skip else flat
         drive = readout.drive(layer_input, y_buffer[:used]).reshape(length, batch, -1)
         block_total[...] = 0.0
-        events, peak = _readout_steps(readout, y, drive, block_total)
+        events, peak = _readout_steps(readout, y, drive, y_history[:length], block_total, peaks[-1])
         saturation[-1] += events
         peaks[-1] = max(peaks[-1], peak)
         total += block_total.astype(total.dtype)
     out.scores[start:stop] = total
     return saturation, peaks
+
+
+@functools.lru_cache(maxsize=4)
+def _helpers(count: int) -> ThreadPoolExecutor:
+    """`count` threads kept for the process's life: starting threads costs more than a small simulation."""
+    return ThreadPoolExecutor(count, thread_name_prefix="golden")
+
+
+if hasattr(os, "register_at_fork"):
+    # a forked child has none of its parent's threads: it starts its own helpers
+    os.register_at_fork(after_in_child=_helpers.cache_clear)
 
 
 @functools.lru_cache(maxsize=1)
@@ -374,17 +435,35 @@ def simulate(
     saturation = [0] * (len(layers) + 1)
     peaks = [0.0] * (len(layers) + 1)
 
-    def run(start: int) -> tuple[list[int], list[float]]:
-        return _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+    pending = iter(starts)  # shared by the workers; next() on it is atomic
+    merge = threading.Lock()
+    failed = threading.Event()
 
-    pool = ThreadPoolExecutor(workers) if workers > 1 else None
-    limit = _blas_controller().limit(limits=1, user_api="blas") if pool else nullcontext()
-    with limit, pool or nullcontext(), tqdm(total=count, desc="golden sim", unit="sample",
-                                                    disable=not show_progress(progress)) as bar:
-        for start, (chunk_saturation, chunk_peaks) in zip(starts, (pool.map if pool else map)(run, starts)):
-            saturation = [a + b for a, b in zip(saturation, chunk_saturation)]
-            peaks = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
-            bar.update(min(chunk, count - start))
+    def drain(bar: tqdm) -> None:
+        """Run chunks until none is left, merging each one's saturation and peaks (the caller's thread is a worker)."""
+        for start in pending:
+            if failed.is_set():
+                return
+            try:
+                chunk_saturation, chunk_peaks = _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+            except BaseException:
+                failed.set()
+                raise
+            with merge:
+                saturation[:] = [a + b for a, b in zip(saturation, chunk_saturation)]
+                peaks[:] = [max(a, b) for a, b in zip(peaks, chunk_peaks)]
+                bar.update(min(chunk, count - start))
+
+    limit = _blas_controller().limit(limits=1, user_api="blas") if workers > 1 else nullcontext()
+    with limit, tqdm(total=count, desc="golden sim", unit="sample", disable=not show_progress(progress)) as bar:
+        helpers = [_helpers(workers - 1).submit(drain, bar) for _ in range(workers - 1)]
+        try:
+            drain(bar)
+        finally:
+            for helper in helpers:
+                helper.exception()
+        for helper in helpers:
+            helper.result()
     scores = out.scores if is_int or not steps else out.scores / steps
     return SimulationResult(
         spikes=out.spikes,

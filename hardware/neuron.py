@@ -41,6 +41,12 @@ a saturated state still fits the signed payload: it never clips). A
 threshold neuron of the stage is memoryless: v = sat(a_re + a_im) from its
 two dense connections, spike = v > θ; sat never changes a spike, as θ lies
 within the state range.
+
+`decay_steps_in_place` runs a block of steps in one call (the golden
+simulator's unit of work; the Lava models call it one step at a time). Where
+a bound on the state (`state_bound`, `steps_in_range`) proves that no
+component can leave the state range, the per-step range checks of a block
+recorded in a history are skipped and its extremes are found once.
 """
 
 from __future__ import annotations
@@ -84,28 +90,106 @@ def rounding_offset(target: TargetSpec) -> float:
     return 0.5 if target.decay_rounding == "nearest" else 0.0
 
 
-def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
-    """One integer step in exact float64, overwriting `state`: state ← sat(floor(decay·state + drive)).
+def _saturate(parts: np.ndarray, target: TargetSpec, high: float, low: float) -> int:
+    """Clip float64 state components `parts` to the target's range in place; returns how many were outside.
 
-    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
-    readout states, integer valued (state LSBs); decay: (P,) or (O,) from
-    `exact_decay` (or d/2^decay_bits for a readout); drive: state's shape, the
-    synaptic input plus the `rounding_offset` in each component, in double or
-    (where exact) single precision.
-    Returns (saturation events, largest component, smallest component) of the new state.
+    high, low: the largest and smallest of `parts` (nothing more is read when both are in range).
     """
-    np.multiply(state, decay, out=state)
-    np.add(state, drive, out=state)
-    parts = state.view(np.float64)
-    np.floor(parts, out=parts)
-    high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
-    low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
     state_min, state_max = target.state_min, target.state_max
     if high <= state_max and low >= state_min:
-        return 0, high, low
+        return 0
     events = int(np.count_nonzero(parts > state_max)) + int(np.count_nonzero(parts < state_min))
     np.clip(parts, state_min, state_max, out=parts)
-    return events, min(high, state_max), max(low, state_min)
+    return events
+
+
+def decay_steps_in_place(
+    state: np.ndarray,
+    decay: np.ndarray,
+    drive: np.ndarray,
+    target: TargetSpec,
+    history: np.ndarray | None = None,
+    in_range: bool = False,
+    threshold: np.ndarray | None = None,
+    spikes: np.ndarray | None = None,
+) -> tuple[int, float, float]:
+    """len(drive) integer steps in exact float64: z[t] ← sat(floor(decay·z[t−1] + drive[t])).
+
+    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
+    readout states, integer valued (state LSBs): z[−1], overwritten with the
+    last new state. decay: (P,) or (O,) from `exact_decay` (or d/2^decay_bits
+    for a readout); drive: (t, ...) of state's shape after the first axis, the
+    synaptic input plus the `rounding_offset` in each component, in double or
+    (where exact) single precision; history: None to step `state` in place, or
+    (t, ...) of state's shape and dtype to receive every new state.
+    in_range: the caller has proved (`steps_in_range`) that no component can
+    leave the state range in these steps; with a history, the per-step range
+    checks are then skipped and the extremes found once over the history.
+    threshold, spikes: float64 (P,) and bool (t, ..., P) to receive each new
+    state's spikes, Re z > threshold (neurons only).
+    Returns (saturation events, largest component, smallest component) of the new states.
+    """
+    each_step = history is None or not in_range
+    previous, events = state, 0
+    high, low = 0.0, 0.0
+    for t in range(len(drive)):
+        current = state if history is None else history[t]
+        parts = current.view(np.float64)
+        np.multiply(previous, decay, out=current)
+        np.add(current, drive[t], out=current)
+        np.floor(parts, out=parts)
+        if each_step:
+            step_high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+            step_low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+            events += _saturate(parts, target, step_high, step_low)
+            high = max(high, min(step_high, target.state_max))
+            low = min(low, max(step_low, target.state_min))
+        if spikes is not None:
+            np.greater(current.real, threshold, out=spikes[t])
+        previous = current
+    if history is not None and len(drive):
+        np.copyto(state, previous)
+        if not each_step:
+            parts = history[: len(drive)].view(np.float64)
+            high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
+            low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
+    return events, high, low
+
+
+def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
+    """One step of `decay_steps_in_place`: state ← sat(floor(decay·state + drive)), drive of state's shape.
+
+    Returns (saturation events, largest component, smallest component) of the new state.
+    """
+    return decay_steps_in_place(state, decay, drive[np.newaxis], target)
+
+
+FLOOR_SHIFT = float(np.sqrt(2.0))
+"""The most the floor of both components moves a complex state (less than √2 LSBs; less than 1 for a real one)."""
+BOUND_MARGIN = 1e-9
+"""Relative slack added to the float bounds on a state, against their own rounding."""
+
+
+def state_bound(decay_modulus: np.ndarray, drive_modulus: np.ndarray) -> float:
+    """A bound on every state component of a run from zero: max_p (D_p + √2) / (1 − |λ_p|) (inf if some |λ_p| ≥ 1).
+
+    decay_modulus: (P,) |λ_p| (d/2^decay_bits for a readout); drive_modulus:
+    (P,) a bound on |drive_p|, the synaptic input plus the rounding offset as a
+    complex (or real) number, in LSBs. Since the floor moves a state by less
+    than √2, |z[t]| ≤ |λ|·|z[t−1]| + |drive| + √2, which keeps |z| below that
+    bound once it starts there (at zero).
+    """
+    if np.any(decay_modulus >= 1.0):
+        return float("inf")
+    growth = np.asarray(drive_modulus, dtype=np.float64) + FLOOR_SHIFT
+    return float(np.max(growth / (1.0 - decay_modulus), initial=0.0)) * (1 + BOUND_MARGIN) + 1.0
+
+
+def steps_in_range(start_peak: float, steps: int, drive_modulus: float, target: TargetSpec) -> bool:
+    """Whether `steps` steps from states with every |component| ≤ start_peak, |drive| ≤ drive_modulus and
+    |λ| ≤ 1, stay inside the state range: |z| starts below √2·start_peak and grows by under |drive| + √2 a step."""
+    bound = (FLOOR_SHIFT * start_peak + steps * (drive_modulus + FLOOR_SHIFT)) * (1 + BOUND_MARGIN) + 1.0
+    return bound <= min(target.state_max, -target.state_min)
 
 
 SILENT_FRACTION = 0.75
@@ -125,6 +209,9 @@ class ExactDense:
     channels silent in every row (e.g. neurons that never spike) are left out
     of the float product when they are a quarter of all or more; a zero term
     changes no sum.
+
+    row_bounds: float64 (P,) Σ_h |w_ph|·2^exp_p, so that |a_p| ≤ row_bounds[p]·max(u) + 1
+    (the 1 for the floor of a negative exponent).
     """
 
     def __init__(self, weight: np.ndarray, exponent: int | np.ndarray) -> None:
@@ -135,8 +222,10 @@ class ExactDense:
         # largest Σ_h |w_ph|·2^max(exp_p, 0) over rows p, in Python ints (no overflow)
         magnitude = np.abs(self.weight)
         small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
-        rows = [int(total) for total in magnitude.sum(axis=-1, dtype=np.int64 if small else object)]
-        self._row_bound = max((total << max(int(e), 0) for total, e in zip(rows, self.exponent)), default=0)
+        rows = magnitude.sum(axis=-1, dtype=np.int64 if small else object)
+        left = np.maximum(self.exponent, 0)
+        self._row_bound = max((int(np.max(rows[left == e])) << int(e) for e in np.unique(left)), default=0)
+        self.row_bounds = rows.astype(np.float64) * np.ldexp(1.0, self.exponent.astype(np.int32))
 
     def _float_weight(self, dtype: type) -> np.ndarray:
         """weight.T·2^exp as `dtype` (H, P), exact (mantissas have few bits), cached."""
@@ -170,7 +259,8 @@ class ExactDense:
         else:
             flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
             weight = self._float_weight(dtype)
-            active = np.flatnonzero(flat.any(axis=0))
+            # column sums of non-negative inputs (one BLAS pass) are zero only for silent columns
+            active = np.flatnonzero(np.ones(len(flat), dtype=dtype) @ flat)
             if len(active) <= SILENT_FRACTION * flat.shape[1]:
                 flat, weight = flat[:, active], weight[active]
             target = out if out is not None and out.dtype == dtype else None
@@ -216,7 +306,7 @@ def int_neuron_step(
     threshold: np.ndarray,
     target: TargetSpec,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One integer S5-RF step (through `decay_step_in_place`).
+    """One integer S5-RF step (through `decay_steps_in_place`).
 
     re, im, a_re, a_im: int64 (..., P) state and synaptic input (state LSBs);
     decay_re, decay_im, threshold: int64 (P,).
@@ -225,9 +315,12 @@ def int_neuron_step(
     check_exact(target, int(np.max(np.abs(decay_re) + np.abs(decay_im), initial=0)))
     state = _as_complex(re, im)
     drive = _as_complex(a_re, a_im, rounding_offset(target))
-    events, _, _ = decay_step_in_place(state, exact_decay(decay_re, decay_im, target), drive, target)
-    new_re, new_im = state.real.astype(np.int64), state.imag.astype(np.int64)
-    return new_re, new_im, new_re > threshold, events
+    spikes = np.empty((1,) + state.shape, dtype=bool)
+    events, _, _ = decay_steps_in_place(
+        state, exact_decay(decay_re, decay_im, target), drive[np.newaxis], target,
+        threshold=np.asarray(threshold, dtype=np.float64), spikes=spikes,
+    )
+    return state.real.astype(np.int64), state.imag.astype(np.int64), spikes[0], events
 
 
 def int_readout_step(

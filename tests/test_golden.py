@@ -330,3 +330,111 @@ def test_dense_int_and_steps_equal_python_integers(magnitude_bits: int) -> None:
     want_y = [[(d * v + half) // one + a for d, v, a in zip((c % one).tolist(), rr, aa)] for rr, aa in zip(re.tolist(), a_re.tolist())]
     assert y.tolist() == [[clip(v) for v in row] for row in want_y]
     assert events == sum(clip(v) != v for row in want_y for v in row)
+
+
+def _random_decays(rng: np.random.Generator, target, count: int) -> np.ndarray:
+    """Exact complex decays λ = (c + i·s)/2^k with |λ| < 1, as `exact_decay` makes them."""
+    from s5rf_neuro.hardware.neuron import exact_decay
+
+    c, s = _stable_decays(rng, target.decay_one, count)
+    return exact_decay(c, s, target)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_state_bounds_hold_and_skipping_range_checks_changes_nothing(seed: int) -> None:
+    """Where `steps_in_range` (from any start) or `state_bound` (from zero) proves no saturation, a checked
+    run counts none, and the unchecked block run gives the same states and extremes."""
+    from s5rf_neuro.hardware.neuron import decay_steps_in_place, rounding_offset, state_bound, steps_in_range
+
+    rng = np.random.default_rng(seed)
+    target = dataclasses.replace(LOIHI2, state_bits=int(rng.integers(12, 25)))
+    decay = _random_decays(rng, target, 6)
+    steps, drive_peak = 40, float(1 << (target.state_bits - 10))
+    drive = np.empty((steps, 3, 6), dtype=np.complex128)
+    drive.real = rng.integers(-drive_peak, drive_peak + 1, drive.shape)
+    drive.imag = rng.integers(-drive_peak, drive_peak + 1, drive.shape)
+    drive += rounding_offset(target) * (1 + 1j)
+    modulus = float(np.abs(drive).max())
+    start_peak = float(rng.integers(0, target.state_max // 4))
+    start = np.empty((3, 6), dtype=np.complex128)
+    start.real, start.imag = (rng.integers(-start_peak, start_peak + 1, (2, 3, 6)))
+    checked = start.copy()
+    checked_events, high, low = decay_steps_in_place(checked, decay, drive, target)
+    assert steps_in_range(start_peak, steps, modulus, target)
+    assert checked_events == 0
+    unchecked, history = start.copy(), np.empty_like(drive)
+    assert decay_steps_in_place(unchecked, decay, drive, target, history, in_range=True) == (0, high, low)
+    assert np.array_equal(unchecked, checked)
+    from_zero = np.zeros((3, 6), dtype=np.complex128)
+    events, high, low = decay_steps_in_place(from_zero, decay, drive, target)
+    bound = state_bound(np.abs(decay), np.full(6, modulus))
+    assert max(high, -low) <= bound
+    assert events == 0 or bound > target.state_max
+
+
+def test_steps_in_range_refuses_a_block_that_saturates() -> None:
+    from s5rf_neuro.hardware.neuron import decay_steps_in_place, steps_in_range
+
+    target = dataclasses.replace(LOIHI2, state_bits=12)
+    decay = np.full(2, 0.5 + 0j)
+    drive = np.full((8, 1, 2), 1500 + 1500j)
+    state = np.zeros((1, 2), dtype=np.complex128)
+    assert decay_steps_in_place(state, decay, drive, target)[0] > 0
+    assert not steps_in_range(0.0, 8, float(np.abs(drive).max()), target)
+
+
+@pytest.mark.parametrize("exponent", [-6, 0, 5])
+def test_row_bounds_bound_the_dense_product(exponent: int) -> None:
+    from s5rf_neuro.hardware.neuron import ExactDense, dense_int
+
+    rng = np.random.default_rng(exponent + 10)
+    weight = rng.integers(-128, 128, (7, 9))
+    inputs = rng.integers(0, 4, (50, 9))
+    bounds = ExactDense(weight, exponent).row_bounds
+    product = dense_int(weight, exponent, inputs)
+    assert np.all(np.abs(product) <= bounds * inputs.max() + 1)
+    assert np.all(bounds == np.abs(weight).sum(axis=1) * 2.0**exponent)
+
+
+def test_workers_reuse_their_threads_and_agree() -> None:
+    import threading
+
+    rng = np.random.default_rng(5)
+    network = _graded_network(rng, 30)
+    inputs = rng.integers(0, 2, (9, 30, 4)).astype(np.uint8)
+    alone = simulate(network, inputs, batch_size=2, workers=1)
+    first = simulate(network, inputs, batch_size=2, workers=3)
+    threads = threading.active_count()
+    again = simulate(network, inputs, batch_size=1, workers=3)
+    assert threading.active_count() == threads
+    for result in (first, again):
+        assert np.array_equal(result.scores, alone.scores) and result.saturation == alone.saturation
+        assert result.state_peak == alone.state_peak
+        assert all(np.array_equal(a, b) for a, b in zip(result.spikes, alone.spikes))
+
+
+def test_a_forked_child_starts_its_own_helper_threads() -> None:
+    import os
+    import time
+
+    rng = np.random.default_rng(6)
+    network = _graded_network(rng, 20)
+    inputs = rng.integers(0, 2, (6, 20, 4)).astype(np.uint8)
+    expected = simulate(network, inputs, batch_size=1, workers=2)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            result = simulate(network, inputs, batch_size=1, workers=2)
+            os.write(write, b"1" if np.array_equal(result.scores, expected.scores) else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    deadline = time.monotonic() + 60
+    while os.waitpid(pid, os.WNOHANG) == (0, 0):
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("the forked child's simulation never finished")
+        time.sleep(0.05)
+    assert os.read(read, 1) == b"1"
