@@ -30,6 +30,9 @@ from typing import Any, Callable, Iterator, Literal
 HANDLED = (signal.SIGINT, signal.SIGTERM)
 """The signals that become `Interrupted`."""
 
+REDELIVERY_S = 0.01
+"""Delay (s) before a dropped interruption's signal is delivered again (out of the code that dropped it)."""
+
 Handler = Callable[[int, "FrameType | None"], Any] | int | None
 
 
@@ -76,12 +79,15 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
 
     children: what a process forked inside the block does on these signals:
     "default" (as without this block) or "ignore" (its parent stops it).
-    redeliver_after_s: Python drops an exception raised where it cannot
-    propagate (a destructor, a fork hook: "Exception ignored in ..."), and the
-    interruption with it. With a number, such a dropped `Interrupted` is not
-    reported ("Exception ignored"), and a signal is sent again every that many
-    seconds until the block ends; the block's own exception handling must
-    hold it back (`signals_deferred`) while it cleans up.
+    Python drops an exception raised where it cannot propagate (a weakref
+    callback, a destructor, a fork hook: "Exception ignored in ..."), and the
+    interruption with it: such a dropped `Interrupted` is not reported, and
+    its signal is delivered again a moment later (`REDELIVERY_S`), to raise
+    where it can propagate.
+    redeliver_after_s: with a number, a signal is also sent again every that
+    many seconds until the block ends (for drops Python does not report);
+    the block's own exception handling must hold it back
+    (`signals_deferred`) while it cleans up.
     Outside the main thread signals cannot be handled and the block changes nothing.
     """
     if not _in_main_thread():
@@ -117,10 +123,16 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
     def unraisable(event: Any) -> None:
         if not isinstance(event.exc_value, Interrupted):
             previous_hook(event)
+            return
+        with lock:  # dropped where it could not propagate: deliver it again, from a thread, once out of here
+            if active[0] and os.getpid() == owner:
+                timer = threading.Timer(REDELIVERY_S, redeliver, (event.exc_value.signum,))
+                timer.daemon = True
+                timers.append(timer)
+                timer.start()
 
     try:
-        if redeliver_after_s is not None:
-            sys.unraisablehook = unraisable
+        sys.unraisablehook = unraisable
         for signum in HANDLED:
             signal.signal(signum, handler)
         yield

@@ -33,6 +33,7 @@ from s5rf_neuro.commands.train import main as train_main
 from s5rf_neuro.export.export_dir import ExportDir
 from s5rf_neuro.export.nir_io import read_nir
 from s5rf_neuro.hardware.network import IntNetwork
+from s5rf_neuro.interrupts import Interrupted, signals_raise
 from s5rf_neuro.training import Recipe, run as train_run
 from s5rf_neuro.training_output import json_line, metrics_path
 
@@ -412,3 +413,21 @@ def test_metrics_log_is_strict_json():
                       "lr": -float("inf")})
     assert json.loads(line, parse_constant=lambda name: pytest.fail(f"{name} in the log")) == {
         "epoch": 1, "train_loss": None, "spikes_per_sample": [1.0, None], "lr": None}
+
+
+def test_an_interruption_dropped_in_a_destructor_is_raised_again_where_it_can_propagate():
+    """A signal handled inside a destructor raises where Python must drop it; the command still stops."""
+
+    class SignalsWhileCollected:
+        def __del__(self) -> None:
+            os.kill(os.getpid(), signal.SIGINT)
+            sum(range(1000))  # the handler runs here, inside the destructor
+
+    with pytest.raises(Interrupted) as raised:
+        with signals_raise():
+            holder = SignalsWhileCollected()
+            del holder
+            deadline = time.monotonic() + 5.0
+            while time.monotonic() < deadline:
+                sum(range(1000))
+    assert raised.value.exit_code == 130
