@@ -94,6 +94,6 @@ def test_training_records_the_permutation_and_eval_rebuilds_the_data(tmp_path, c
     assert eval_main([str(out)]) == 0
     assert "psdigits test: 359 samples" in capsys.readouterr().out
     assert argument_error(capsys, eval_main, [str(out), "--data-dir", str(tmp_path)]) == \
-        "s5rf-eval: error: argument --data-dir: the recorded data set (psdigits) has no data directory"
+        "s5rf-eval: error: argument --data-dir: the recorded data set (psdigits) has no data directory (see s5rf-eval --help)"
     assert argument_error(capsys, train_main, ["--data", "sdigits", "--data-dir", str(tmp_path)]) == \
-        "s5rf-train: error: argument --data-dir: not used by --data sdigits"
+        "s5rf-train: error: argument --data-dir: not used by --data sdigits (see s5rf-train --help)"

@@ -82,11 +82,11 @@ def test_export_data_options_bad_input(imported, digits_checkpoint, tmp_path, ca
     with pytest.raises(SystemExit) as exc:
         export_main([str(imported), "--data", "shd", "-o", str(out)])
     assert exc.value.code == 2 and last_error_line(capsys) == \
-        "s5rf-export: error: argument --data-dir: required for --data shd"
+        "s5rf-export: error: argument --data-dir: required for --data shd (see s5rf-export --help)"
     with pytest.raises(SystemExit):
         export_main([str(digits_checkpoint), "--data-dir", str(tmp_path), "-o", str(out)])
     assert last_error_line(capsys) == \
-        "s5rf-export: error: argument --data-dir: the recorded data set (digits) has no data directory"
+        "s5rf-export: error: argument --data-dir: the recorded data set (digits) has no data directory (see s5rf-export --help)"
     assert not out.exists()
 
 
