@@ -7,16 +7,21 @@ processes and steps, hardly on the weights):
 
 - digits: the digits default architecture (32 inputs, 2 × 128 neurons, 10
   classes, T = 32 steps per sample);
-- skip: 4 × 128 neurons with skip connections on layers 1 and 2.
-
-(A model with a mixing stage does not exist in the project yet; it is not
-measured.)
+- skip: 4 × 128 neurons with skip connections on layers 1 and 2;
+- mixing: the digits shape with a zoh first layer and its mixing stage
+  (states process, two graded Dense of the eigenvector matrix, threshold
+  neurons).
 
 Baseline: a network of Lava's own processes with the same number of
 processes, neurons and synapses: `RingBuffer` for the spike source, the very
 `Dense` processes the S5-RF builder makes (same weights and message widths),
-and a `LIF` in place of each S5-RF layer and of the readout, run with
-`Loihi2SimCfg(select_tag="fixed_pt")` for the same steps.
+and a `LIF` in place of each S5-RF layer and of the readout (for a mixing
+layer: one LIF for the states and one for the threshold neurons, the
+mixing Dense copies between them), run with
+`Loihi2SimCfg(select_tag="fixed_pt")` for the same steps. The stock LIF sends
+a binary spike when it fires, where the S5-RF states send two graded payloads
+every step: the mixing row's per-step ratio includes that traffic, the real
+cost of mixing, so the targets are checked on the other two networks.
 
 Measured, alternating S5-RF and stock runs, on the first N digits test samples:
 
@@ -73,10 +78,14 @@ class Shape:
     layers: int
     neurons: int
     blocks: int
+    discretization: str = "dirac"
 
 
 DIGITS = Shape("digits (2 × 128)", 2, 128, 8)
 SKIP = Shape("skip (4 × 128)", 4, 128, 8)
+MIXING = Shape("mixing (2 × 128, zoh)", 2, 128, 8, "zoh")
+TARGETED = (DIGITS.name, SKIP.name)
+"""The networks the start-up and per-step targets apply to."""
 
 
 def make_network(shape: Shape):
@@ -92,7 +101,7 @@ def make_network(shape: Shape):
 
     torch.manual_seed(0)
     config = S5RFConfig(input_dim=32, output_dim=10, num_neurons=shape.neurons, num_layers=shape.layers,
-                        num_blocks=shape.blocks)
+                        num_blocks=shape.blocks, discretization=shape.discretization)
     discrete = discretise(S5RFClassifier(config).eval())
     active = dataclasses.replace(
         discrete,
@@ -112,11 +121,17 @@ class Census:
     synapses: int
 
 
+def width(process) -> int:
+    """The number of neurons of a neuron process (the size of its first port)."""
+    port = next(getattr(process, name) for name in ("s_out", "s_out_re", "a_in", "a_in_re") if hasattr(process, name))
+    return int(port.shape[0])
+
+
 def census(source, dense: list, neurons: list) -> Census:
     """Count a graph given as its source, its `Dense` processes and its neuron processes."""
     return Census(
         processes=1 + len(dense) + len(neurons),
-        neurons=sum(int(n.s_out.shape[0]) if hasattr(n, "s_out") else int(n.a_in.shape[0]) for n in neurons),
+        neurons=sum(width(n) for n in neurons),
         synapses=sum(int(d.weights.shape[0] * d.weights.shape[1]) for d in dense),
     )
 
@@ -146,12 +161,20 @@ def build_stock(network, inputs):
     provider = source.s_out
     neurons = []
     for index, layer in enumerate(network.layers):
-        lif = LIF(shape=(layer.num_neurons,), du=4095, dv=410, vth=max(1, int(np.median(layer.threshold)) >> 6))
+        vth = max(1, int(np.median(layer.threshold)) >> 6)
+        lif = LIF(shape=(layer.num_neurons,), du=4095, dv=410, vth=vth)
         for dense in by_target[f"layer{index}"]:
             provider.connect(dense.s_in)
             dense.a_out.connect(lif.a_in)
         neurons.append(lif)
         provider = lif.s_out
+        if layer.mixing is not None:
+            threshold = LIF(shape=(layer.num_neurons,), du=4095, dv=4095, vth=vth)
+            for dense in by_target[f"layer{index}_mixing"]:
+                provider.connect(dense.s_in)
+                dense.a_out.connect(threshold.a_in)
+            neurons.append(threshold)
+            provider = threshold.s_out
     readout = LIF(shape=(network.output_dim,), du=4095, dv=410, vth=1 << 16)
     (dense,) = by_target["readout"]
     provider.connect(dense.s_in)
@@ -227,7 +250,8 @@ def measure(shape: Shape, network, inputs, repeats: int, long_repeats: int) -> d
 
     count, steps, _ = inputs.shape
     built = build_lava(network, inputs[:1], record_buffer=1)
-    ours = census(built.source, built.connections, [*built.neurons, built.readout])
+    ours = census(built.source, built.connections,
+                  [*built.neurons, *(state for state in built.states if state is not None), built.readout])
     stock = build_stock(network, inputs[:1])[2]
     assert ours == stock, (ours, stock)
     results = []
@@ -256,6 +280,8 @@ def measure(shape: Shape, network, inputs, repeats: int, long_repeats: int) -> d
         "layers": shape.layers,
         "neurons_per_layer": shape.neurons,
         "skip": [layer.skip for layer in network.layers],
+        "mixing": [layer.mixing is not None for layer in network.layers],
+        "targeted": shape.name in TARGETED,
         "processes": ours.processes,
         "neurons": ours.neurons,
         "synapses": ours.synapses,
@@ -303,7 +329,8 @@ def fragment(rows: list[dict[str, Any]], cores: int, quick: bool) -> str:
         "marginal time once running. Targets: start-up ≤ "
         f"{STARTUP_TARGET} ×, per step ≤ {STEP_TARGET} × stock (wall time). The CPU-time ratios (this process and "
         "Lava's runtime processes, user + system) are less sensitive to other load on the machine. "
-        "No model with a mixing stage exists yet.\n\n"
+        "The mixing network's states send two graded payloads every step where the stock LIF sends binary spikes "
+        "when it fires: its ratios show what mixing costs and carry no target.\n\n"
         "| network | processes / neurons / synapses | samples × steps | start-up S5-RF (s) | start-up stock (s) | "
         "ratio | ms/step S5-RF | ms/step stock | ratio | CPU-time ratios (start-up / per step) | bit-exact vs golden |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -322,7 +349,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from s5rf_neuro.data.registry import load_split
 
     inputs = load_split({"kind": "digits"}, "test").inputs[:count]
-    shapes = [DIGITS] if args.quick else [DIGITS, SKIP]
+    shapes = [DIGITS] if args.quick else [DIGITS, SKIP, MIXING]
     repeats, long_repeats = (1, 1) if args.quick else (REPEATS, LONG_REPEATS)
     rows = []
     for shape in shapes:
@@ -331,10 +358,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{row['name']}: {row['processes']} processes, {row['neurons']} neurons, {row['synapses']} synapses; "
               f"{row['samples']} samples × {row['steps_per_sample']} steps "
               f"(spike rates {', '.join(f'{r:.2f}' for r in row['spike_rate'])})")
+        startup_target = f" (target ≤ {STARTUP_TARGET})" if row["targeted"] else " (no target)"
+        step_target = f" (target ≤ {STEP_TARGET})" if row["targeted"] else " (no target)"
         print(f"  start-up   S5-RF {row['startup_s']['s5rf']:6.2f} s   stock {row['startup_s']['stock']:6.2f} s   "
-              f"ratio {row['startup_ratio']:.2f} (target ≤ {STARTUP_TARGET})")
+              f"ratio {row['startup_ratio']:.2f}{startup_target}")
         print(f"  per step   S5-RF {row['ms_per_step']['s5rf']:6.2f} ms  stock {row['ms_per_step']['stock']:6.2f} ms  "
-              f"ratio {row['ms_per_step_ratio']:.2f} (target ≤ {STEP_TARGET}); bit-exact: {row['bit_exact']}")
+              f"ratio {row['ms_per_step_ratio']:.2f}{step_target}; bit-exact: {row['bit_exact']}")
         print(f"  CPU time   start-up ratio {row['cpu']['startup_ratio']:.2f}, per step ratio "
               f"{row['cpu']['ms_per_step_ratio']:.2f} (S5-RF {row['cpu']['ms_per_step']['s5rf']:.2f} ms, "
               f"stock {row['cpu']['ms_per_step']['stock']:.2f} ms)")
@@ -343,7 +372,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "cores": cores,
         "targets": {"startup_ratio": STARTUP_TARGET, "ms_per_step_ratio": STEP_TARGET},
-        "not_measured": ["mixing-stage model (not in the project yet)"],
         "networks": rows,
     }
     write_results("lava", fragment(rows, cores, args.quick), record)
