@@ -10,6 +10,7 @@ import json
 import h5py
 import numpy as np
 import pytest
+from bit_exact import assert_bit_exact
 import torch
 
 from s5rf_neuro.commands.export import main as export_main
@@ -252,11 +253,7 @@ def test_lava_equals_golden_on_graded_inputs(graded_model):
     assert [layer.skip for layer in int_network.layers] == [False, True, False]
     assert all(spikes.mean() > 0.02 for spikes in golden.spikes), "every layer should be active"
     lava = run_lava(int_network, payloads)
-    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
-        mismatch = np.argwhere(got != want)
-        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
-    np.testing.assert_array_equal(lava.scores, golden.scores)
-    assert lava.saturation == golden.saturation
+    assert_bit_exact(lava, golden)
 
 
 # --- commands ------------------------------------------------------------------------------------------------

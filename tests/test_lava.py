@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from bit_exact import assert_bit_exact
 import torch
 
 from s5rf_neuro.config import S5RFConfig
@@ -18,7 +19,7 @@ from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.export.discretise import discretise
 from s5rf_neuro.export.conversion import convert
 from s5rf_neuro.export.quantise import quantise
-from s5rf_neuro.hardware.golden import SimulationResult, simulate
+from s5rf_neuro.hardware.golden import simulate
 from s5rf_neuro.hardware.lava_builder import build_lava
 from s5rf_neuro.hardware.lava_procs import models
 from s5rf_neuro.hardware.target import DECAY_ROUNDINGS
@@ -30,19 +31,6 @@ from s5rf_neuro.model import S5RFClassifier
 SAMPLES = 20
 ACTIVE_THRESHOLD_SCALE = 0.02
 """Untrained S5-RF layers hardly spike on digits; lowering the thresholds makes every layer active."""
-
-
-def assert_bit_exact(lava: SimulationResult, golden: SimulationResult) -> None:
-    """Spikes of every layer equal step for step; scores, predictions and saturation equal."""
-    assert len(lava.spikes) == len(golden.spikes)
-    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
-        assert got.shape == want.shape, f"layer {index}"
-        mismatch = np.argwhere(got != want)
-        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
-    assert lava.scores.dtype == golden.scores.dtype == np.int64
-    np.testing.assert_array_equal(lava.scores, golden.scores)
-    np.testing.assert_array_equal(lava.predictions, golden.predictions)
-    assert lava.saturation == golden.saturation
 
 
 @pytest.fixture(scope="module")

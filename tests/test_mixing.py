@@ -9,6 +9,7 @@ import h5py
 import nir
 import numpy as np
 import pytest
+from bit_exact import assert_bit_exact
 import torch
 
 from s5rf_neuro.config import S5RFConfig
@@ -142,11 +143,7 @@ def test_lava_fixed_point_equals_golden_every_layer_every_step() -> None:
     golden = simulate(integer, inputs)
     assert all(0.02 < s.mean() < 0.98 for s in golden.spikes)
     lava = run_lava(integer, inputs)
-    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
-        mismatch = np.argwhere(got != want)
-        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
-    np.testing.assert_array_equal(lava.scores, golden.scores)
-    assert lava.saturation == golden.saturation
+    assert_bit_exact(lava, golden)
     # the float network runs through the same wiring
     float_lava, float_golden = run_lava(network, inputs), simulate(network, inputs)
     for got, want in zip(float_lava.spikes, float_golden.spikes):
@@ -166,11 +163,7 @@ def test_lava_equals_golden_with_mixing_and_graded_inputs() -> None:
     golden = simulate(integer, payloads)
     assert all(0.02 < s.mean() < 0.98 for s in golden.spikes)
     lava = run_lava(integer, payloads)
-    for index, (got, want) in enumerate(zip(lava.spikes, golden.spikes)):
-        mismatch = np.argwhere(got != want)
-        assert mismatch.size == 0, f"layer {index}: first mismatch (sample, step, neuron) {mismatch[0].tolist()}"
-    np.testing.assert_array_equal(lava.scores, golden.scores)
-    assert lava.saturation == golden.saturation
+    assert_bit_exact(lava, golden)
 
 
 def test_mapping_counters_energy_and_summary_count_the_mixing_stage() -> None:
