@@ -81,13 +81,15 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
     "default" (as without this block) or "ignore" (its parent stops it).
     Python drops an exception raised where it cannot propagate (a weakref
     callback, a destructor, a fork hook: "Exception ignored in ..."), and the
-    interruption with it: such a dropped `Interrupted` is not reported, and
-    its signal is delivered again a moment later (`REDELIVERY_S`), to raise
-    where it can propagate.
-    redeliver_after_s: with a number, a signal is also sent again every that
-    many seconds until the block ends (for drops Python does not report);
-    the block's own exception handling must hold it back
-    (`signals_deferred`) while it cleans up.
+    interruption with it: such a dropped `Interrupted` is not reported, and,
+    unless an earlier one is already unwinding the block, its signal is
+    delivered again a moment later (`REDELIVERY_S`), to raise where it can
+    propagate.
+    redeliver_after_s: with a number, the signal is instead sent again every
+    that many seconds until the block ends (for drops Python does not report,
+    and so that work the drop interrupted, such as recording a forked
+    process, can finish first); the block's own exception handling must hold
+    it back (`signals_deferred`) while it cleans up.
     Outside the main thread signals cannot be handled and the block changes nothing.
     """
     if not _in_main_thread():
@@ -98,6 +100,7 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
     lock = threading.RLock()  # the handler may run while this thread holds it
     timers: list[threading.Timer] = []
     active = [True]
+    raised, dropped = [0], [0]  # Interrupted raised by the handler, and dropped where it could not propagate
 
     def redeliver(signum: int) -> None:
         with lock:
@@ -116,6 +119,7 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
                     timer.daemon = True
                     timers.append(timer)
                     timer.start()
+        raised[0] += 1
         raise Interrupted(signum)
 
     previous_hook = sys.unraisablehook
@@ -124,8 +128,9 @@ def signals_raise(children: Literal["default", "ignore"] = "default",
         if not isinstance(event.exc_value, Interrupted):
             previous_hook(event)
             return
-        with lock:  # dropped where it could not propagate: deliver it again, from a thread, once out of here
-            if active[0] and os.getpid() == owner:
+        dropped[0] += 1
+        with lock:  # every one raised was dropped (none is unwinding): deliver it again, from a thread, once out of here
+            if active[0] and os.getpid() == owner and dropped[0] == raised[0] and redeliver_after_s is None:
                 timer = threading.Timer(REDELIVERY_S, redeliver, (event.exc_value.signum,))
                 timer.daemon = True
                 timers.append(timer)
