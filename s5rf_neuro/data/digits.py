@@ -55,19 +55,26 @@ def split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return train_idx, test_idx
 
 
-def load_digits_split(split: str, steps_per_row: int = STEPS_PER_ROW, levels: int = LEVELS) -> SpikeData:
-    """The train or test split of the encoded digits."""
+def split_images(split: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The (images (N, 8, 8) of intensities 0…16, int64 labels (N,)) of the fixed train or test split;
+    DataError naming data set `name` for another split."""
     from sklearn.datasets import load_digits
 
     if split not in ("train", "test"):
-        raise DataError(f"digits: no split {split!r} (choose train or test)")
+        raise DataError(f"{name}: no split {split!r} (choose train or test)")
     raw = load_digits()
     labels = raw.target.astype(np.int64)
     train_idx, test_idx = split_indices(labels)
     idx = train_idx if split == "train" else test_idx
-    spikes = encode_digits(raw.images[idx], steps_per_row, levels)
+    return raw.images[idx], labels[idx]
+
+
+def load_digits_split(split: str, steps_per_row: int = STEPS_PER_ROW, levels: int = LEVELS) -> SpikeData:
+    """The train or test split of the encoded digits."""
+    images, labels = split_images(split, "digits")
+    spikes = encode_digits(images, steps_per_row, levels)
     encoding = (
         f"sklearn digits: rows as time ({steps_per_row} steps per row), columns x {levels}-level "
         "thermometer code as channels, binary"
     )
-    return SpikeData(spikes, labels[idx], list(CLASS_NAMES), "digits", encoding)
+    return SpikeData(spikes, labels, list(CLASS_NAMES), "digits", encoding)

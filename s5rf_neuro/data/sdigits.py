@@ -6,7 +6,7 @@ a real number in [0, 1] (float32: graded inputs, not spikes). The permuted
 variant reads the 64 pixels in one fixed order, recorded in the data source
 as ``permutation`` (the pixel index read at each time step), so a checkpoint
 rebuilds exactly the data it was trained on. Train/test split: the digits
-default's (`s5rf_neuro.data.digits.split_indices`).
+default's (`s5rf_neuro.data.digits.split_images`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from s5rf_neuro.data.base import SpikeData
-from s5rf_neuro.data.digits import CLASS_NAMES, MAX_INTENSITY, split_indices
+from s5rf_neuro.data.digits import CLASS_NAMES, MAX_INTENSITY, split_images
 from s5rf_neuro.errors import DataError
 
 PIXELS = 64
@@ -52,17 +52,10 @@ def encode_sequential(images: np.ndarray, permutation: Sequence[int] | None = No
 
 def load_sdigits_split(split: str, permutation: Sequence[int] | None = None) -> SpikeData:
     """The train or test split of sdigits (permutation None) or psdigits (the given pixel order)."""
-    from sklearn.datasets import load_digits
-
     name = "sdigits" if permutation is None else "psdigits"
-    if split not in ("train", "test"):
-        raise DataError(f"{name}: no split {split!r} (choose train or test)")
-    raw = load_digits()
-    labels = raw.target.astype(np.int64)
-    train_idx, test_idx = split_indices(labels)
-    idx = train_idx if split == "train" else test_idx
-    inputs = encode_sequential(raw.images[idx], permutation)
+    images, labels = split_images(split, name)
+    inputs = encode_sequential(images, permutation)
     order = "row by row" if permutation is None else "in a fixed recorded permutation"
     encoding = (f"sklearn digits read one pixel per step {order} (T = {PIXELS}), one channel, "
                 f"value = intensity / 16 (real, 0 to 1)")
-    return SpikeData(inputs, labels[idx], list(CLASS_NAMES), name, encoding)
+    return SpikeData(inputs, labels, list(CLASS_NAMES), name, encoding)
