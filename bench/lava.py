@@ -160,21 +160,21 @@ def build_stock(network, inputs):
         by_target.setdefault(dense.name.rsplit("_", 1)[0], []).append(copy)
     provider = source.s_out
     neurons = []
-    for index, layer in enumerate(network.layers):
-        vth = max(1, int(np.median(layer.threshold)) >> 6)
-        lif = LIF(shape=(layer.num_neurons,), du=4095, dv=410, vth=vth)
-        for dense in by_target[f"layer{index}"]:
+
+    def feed(target: str, lif: LIF) -> None:
+        """Wire the provider through the copies of `target`'s Dense processes into `lif`, which then provides."""
+        nonlocal provider
+        for dense in by_target[target]:
             provider.connect(dense.s_in)
             dense.a_out.connect(lif.a_in)
         neurons.append(lif)
         provider = lif.s_out
+
+    for index, layer in enumerate(network.layers):
+        vth = max(1, int(np.median(layer.threshold)) >> 6)
+        feed(f"layer{index}", LIF(shape=(layer.num_neurons,), du=4095, dv=410, vth=vth))
         if layer.mixing is not None:
-            threshold = LIF(shape=(layer.num_neurons,), du=4095, dv=4095, vth=vth)
-            for dense in by_target[f"layer{index}_mixing"]:
-                provider.connect(dense.s_in)
-                dense.a_out.connect(threshold.a_in)
-            neurons.append(threshold)
-            provider = threshold.s_out
+            feed(f"layer{index}_mixing", LIF(shape=(layer.num_neurons,), du=4095, dv=4095, vth=vth))
     readout = LIF(shape=(network.output_dim,), du=4095, dv=410, vth=1 << 16)
     (dense,) = by_target["readout"]
     provider.connect(dense.s_in)
