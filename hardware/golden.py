@@ -1,29 +1,30 @@
-"""The golden simulator: batched, vectorised execution of a discrete S5-RF network.
+"""The golden simulator: batched execution of a discrete S5-RF network.
 
 It is the oracle the Lava process models must match bit for bit, and what
 every accuracy figure of an export comes from. An `IntNetwork` runs through
-the exact float64 arithmetic of `hardware.neuron` (`decay_steps_in_place`,
-the same code the Lava fixed-point models call through `int_neuron_step`);
-a `FloatNetwork` runs in float64/complex128 through `float_step_in_place`.
+the compiled integer loops of `hardware.neuron` (`layer_block`,
+`readout_block`), built from the same row updates that the Lava fixed-point
+models call through `int_neuron_step`; a `FloatNetwork` runs in
+float64/complex128 through BLAS products and `float_step_in_place`.
 
 Samples are split into chunks of at most `batch_size`; the calling thread
-and helper threads kept for the process's life (numpy and BLAS release the
-GIL; starting threads anew would cost more than a small run) take chunks
-until none is left. Within a chunk, time is cut into blocks of a few dozen
-steps; per block, each layer's synaptic input is one BLAS product over
-(block steps · chunk samples, H), with the real and imaginary weights
-interleaved so that its result is already the complex drive, then one call
-of `decay_steps_in_place` runs the block's steps on a (chunk, P) state kept
-in place (in cache), writing its spikes, which are then copied into the
-float32 input of the next layer's product and counted by one BLAS product.
-The readout records its block of states, summed once; where its state bound
-proves that it cannot saturate, its per-step range checks are skipped.
-Memory is thus bounded by the chunk and block sizes, whatever the number of
-samples (plus the spikes themselves, kept only on request).
+and helper threads kept for the process's life (the compiled loops, numpy
+and BLAS release the GIL; starting threads anew would cost more than a small
+run) take chunks until none is left. Within a chunk, time is cut into
+blocks, and each layer runs a whole block before the next one takes its
+spikes. An integer layer keeps each sample's state in cache while it runs
+the block's steps; per step it sums the weight rows of the non-zero inputs
+only (event-driven, as a neuromorphic core does: the work grows with the
+spikes, not with the fan-in), in the narrowest integer accumulator that
+cannot overflow, then rotates, saturates and fires. A float layer computes a
+block's drive as one BLAS product (real and imaginary weights interleaved,
+so that the result views as complex) and steps it with numpy. Memory is
+bounded by the chunk and block sizes, whatever the number of samples (plus
+the spikes themselves, kept only on request).
 
-A layer with a mixing stage runs its states the same way and spikes from
-the stage (`fire`): the float network on Re(M)·Re x − Im(M)·Im x, the integer
-one on the states' payloads through two exact dense products.
+A layer with a mixing stage spikes from the stage: the float network on
+Re(M)·Re x − Im(M)·Im x, the integer one on the states' payloads through two
+dense sums in the same loop.
 
 Time runs from t = 0 with zero initial state; layer l's output at step t
 drives layer l+1 at the same step t (no pipeline delay; the Lava runner
@@ -38,36 +39,29 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import numpy as np
 from threadpoolctl import ThreadpoolController
 from tqdm.auto import tqdm
 
-from s5rf_neuro.errors import S5RFError, TargetError
+from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.network import FloatMixing, FloatNetwork, IntMixing, IntNetwork, Network, check_inputs
 from s5rf_neuro.hardware.neuron import (
-    EXACT_BITS,
-    ExactDense,
+    accumulator_dtype,
+    arithmetic,
     check_exact,
-    decay_step_in_place,
-    decay_steps_in_place,
-    exact_decay,
     float_step_in_place,
-    mixing_neuron_step,
-    rounding_offset,
-    state_payload,
-    state_bound,
-    steps_in_range,
+    layer_block,
+    readout_block,
 )
 from s5rf_neuro.hardware.target import TargetSpec, input_peaks
 from s5rf_neuro.terminal import show_progress
 
 BLOCK_BYTES = 1 << 21
-"""Aim for one layer's drive buffer of a block of time steps (bytes): it stays in cache."""
+"""Aim for one float layer's complex128 drive of a block of time steps (bytes): it stays in cache."""
 BLOCK_ROWS = 512
 """Fewest rows (steps × samples) of a block's matrix products, for BLAS efficiency."""
-BLOCK_STEPS = 64
-"""Most time steps in one block (the readout sums a block's states exactly in float64)."""
 
 
 @dataclass
@@ -109,131 +103,108 @@ class _Layer:
         self.num_neurons, self.skip = num_neurons, skip
         self.threshold = np.zeros(num_neurons) if threshold is None else threshold.astype(np.float64)
 
-    def buffer(self, rows: int) -> np.ndarray:
-        """A buffer for the drive of up to `rows` input rows (reused across blocks)."""
+    def new_state(self, batch: int) -> np.ndarray:
+        """The zero state of `batch` samples."""
         raise NotImplementedError
 
-    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-        """The drive (rows, P) of inputs (rows, H), computed in `buffer` (as many rows): complex, real for a readout."""
+    def spiking_steps(self, state: np.ndarray, inputs: np.ndarray, spikes: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
+        """Run `state` in place over a block of inputs (B, t, H), writing spikes (B, t, P) uint8 0/1 and adding each
+        sample's spikes into counts (B,) int64. Returns (saturation events, peak |component|)."""
         raise NotImplementedError
 
-    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
-        """One step of `state` in place; (saturation events, largest, smallest component)."""
+    def readout_steps(self, state: np.ndarray, inputs: np.ndarray, total: np.ndarray) -> tuple[int, float]:
+        """Run the readout `state` (B, O) in place over inputs (B, t, H), adding Σ_t y into total (B, O).
+        Returns (saturation events, peak |y|)."""
         raise NotImplementedError
-
-    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
-        """The spikes of states (B, P) after a step, written into `out` (B, P): Re x > θ."""
-        np.greater(state.real, self.threshold, out=out)
-
-    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
-        """len(drive) steps of `state` (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool.
-
-        Returns (saturation events, largest, smallest component).
-        """
-        events, high, low = 0, 0.0, 0.0
-        for t in range(len(drive)):
-            step_events, step_high, step_low = self.step(state, drive[t])
-            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
-            self.fire(state, spikes[t])
-        return events, high, low
-
-    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
-        """len(drive) steps of `state` in place, each new state also written to history[t].
-
-        drive, history: (t, B, P); start_peak: a bound on every |component| of `state`.
-        Returns (saturation events, largest, smallest component).
-        """
-        events, high, low = 0, 0.0, 0.0
-        for t in range(len(drive)):
-            step_events, step_high, step_low = self.step(state, drive[t])
-            events, high, low = events + step_events, max(high, step_high), min(low, step_low)
-            history[t] = state
-        return events, high, low
 
 
 class _IntLayer(_Layer):
-    """An integer layer or readout: `ExactDense` input, `decay_step_in_place` step.
+    """An integer layer or readout, run block by block by the compiled `layer_block` (`readout_block`).
 
-    dense: interleaved real and imaginary rows for a layer, plain rows for the readout;
-    largest_input: a bound on the layer's inputs (sets the BLAS precision);
-    decay: complex128 (P,) from `exact_decay`, or float64 (O,) d/2^decay_bits.
-    The drive a + offset is kept in float32 where that is exact (|a| < 2^23), else float64.
+    weight: the dense connection's mantissas transposed, (H, 2P) real then
+    imaginary columns for a layer, (H, O) for the readout, in its accumulator
+    dtype; exponents: (exp_re, exp_im), or (exp,) for the readout;
+    decay: float64 (2, P) the integer (c, s), or (1, O) the readout's d;
+    mixing: the stage's transposed (P, P) weights and exponents, or None.
+    The state is float64 (2, B, P): re, im (a readout's: (B, O)).
     """
 
     def __init__(
-        self, shape: _Layer, dense: ExactDense, largest_input: int, decay: np.ndarray, target: TargetSpec
+        self, shape: _Layer, weight: np.ndarray, exponents: tuple[int, ...], decay: np.ndarray, target: TargetSpec,
+        mixing: IntMixing | None = None,
     ) -> None:
         super().__init__(shape.num_neurons, shape.skip, shape.threshold)
-        self.dense, self.largest_input, self.decay, self.target = dense, largest_input, decay, target
-        self.offset = rounding_offset(target)
-        # a bound of twice the inputs' asks float32 for |a| < 2^23, where a + 1/2 is still exact
-        self.dtype = np.float32 if dense.exact_dtype(2 * largest_input) is np.float32 else np.float64
-        component = dense.row_bounds * largest_input + 1.0 + self.offset
-        drive_modulus = np.hypot(component[0::2], component[1::2]) if decay.dtype.kind == "c" else component
-        self.drive_modulus = float(np.max(drive_modulus, initial=0.0))
-        self.always_in_range = state_bound(np.abs(decay), drive_modulus) <= min(target.state_max, -target.state_min)
+        self.weight, self.exponents, self.decay = weight, exponents, decay
+        self.arithmetic = arithmetic(target)
+        if mixing is None:
+            self.mixing = (_NO_MIXING, _NO_MIXING, 0, 0, 0.0)
+        else:
+            dtype = accumulator_dtype(np.concatenate([mixing.weight_re, mixing.weight_im]), target.state_payload_max)
+            self.mixing = (
+                np.ascontiguousarray(mixing.weight_re.T, dtype=dtype), np.ascontiguousarray(mixing.weight_im.T, dtype=dtype),
+                mixing.weight_exp_re, mixing.weight_exp_im, 2.0 ** -target.state_payload_shift,
+            )
 
-    def buffer(self, rows: int) -> np.ndarray:
-        return np.empty((rows, len(self.dense.exponent)), dtype=self.dtype)
+    def new_state(self, batch: int) -> np.ndarray:
+        return np.zeros((2, batch, self.num_neurons) if len(self.decay) == 2 else (batch, self.num_neurons))
 
-    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-        drive = self.dense.apply(inputs, self.largest_input, buffer)
-        if self.offset:
-            drive += self.offset
-        return drive.view(np.complex64 if self.dtype is np.float32 else np.complex128) if self.decay.dtype.kind == "c" else drive
+    def spiking_steps(self, state: np.ndarray, inputs: np.ndarray, spikes: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
+        events, high, low = layer_block(
+            inputs, self.weight, *self.exponents, *self.decay, self.arithmetic, self.threshold,
+            state[0], state[1], spikes, counts, *self.mixing,
+        )
+        return events, max(high, -low)
 
-    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
-        return decay_step_in_place(state, self.decay, drive, self.target)
+    def readout_steps(self, state: np.ndarray, inputs: np.ndarray, total: np.ndarray) -> tuple[int, float]:
+        events, high, low = readout_block(inputs, self.weight, *self.exponents, self.decay[0], self.arithmetic, state, total)
+        return events, max(high, -low)
 
-    def spiking_steps(self, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float, float]:
-        return decay_steps_in_place(state, self.decay, drive, self.target, threshold=self.threshold, spikes=spikes)
 
-    def steps(self, state: np.ndarray, drive: np.ndarray, history: np.ndarray, start_peak: float) -> tuple[int, float, float]:
-        in_range = self.always_in_range or steps_in_range(start_peak, len(drive), self.drive_modulus, self.target)
-        return decay_steps_in_place(state, self.decay, drive, self.target, history, in_range)
+_NO_MIXING = np.zeros((0, 0), dtype=np.int16)
+"""The mixing weights `layer_block` takes for a layer without a mixing stage."""
 
 
 class _FloatLayer(_Layer):
-    """A float layer or readout: float64 BLAS input (weight (P', H)), `float_step_in_place` step."""
+    """A float layer or readout: float64 BLAS input (weight (P', H)), `float_step_in_place` steps.
+
+    The state is complex128 (B, P) (a readout's: float64 (B, O)).
+    """
 
     def __init__(self, shape: _Layer, weight: np.ndarray, decay: np.ndarray) -> None:
         super().__init__(shape.num_neurons, shape.skip, shape.threshold)
         self.weight_t, self.decay = np.ascontiguousarray(weight.T, dtype=np.float64), decay
 
-    def buffer(self, rows: int) -> np.ndarray:
-        return np.empty((rows, self.weight_t.shape[1]), dtype=np.float64)
+    def new_state(self, batch: int) -> np.ndarray:
+        return np.zeros((batch, self.num_neurons), dtype=self.decay.dtype)
 
-    def drive(self, inputs: np.ndarray, buffer: np.ndarray) -> np.ndarray:
-        np.matmul(np.asarray(inputs, dtype=np.float64), self.weight_t, out=buffer)
-        return buffer.view(np.complex128) if self.decay.dtype.kind == "c" else buffer
-
-    def step(self, state: np.ndarray, drive: np.ndarray) -> tuple[int, float, float]:
-        float_step_in_place(state, self.decay, drive)
+    def steps(self, state: np.ndarray, inputs: np.ndarray) -> Iterator[float]:
+        """Step `state` in place over inputs (B, t, H), yielding after each step its peak |component|."""
+        drive = np.asarray(inputs, dtype=np.float64).transpose(1, 0, 2) @ self.weight_t
+        drive = drive.view(self.decay.dtype)
         parts = state.view(np.float64)
-        return 0, float(parts.max(initial=0.0)), float(parts.min(initial=0.0))
+        for step_drive in drive:
+            float_step_in_place(state, self.decay, step_drive)
+            yield max(float(parts.max(initial=0.0)), -float(parts.min(initial=0.0)))
 
+    def fire(self, state: np.ndarray) -> np.ndarray:
+        """The spikes (B, P) bool of states after a step: Re x > θ."""
+        return state.real > self.threshold
 
-class _IntMixingLayer(_IntLayer):
-    """An integer layer with a mixing stage: states as in `_IntLayer`, spikes from the mixing stage.
+    def spiking_steps(self, state: np.ndarray, inputs: np.ndarray, spikes: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
+        peak = 0.0
+        for t, step_peak in enumerate(self.steps(state, inputs)):
+            fired = self.fire(state)
+            spikes[:, t] = fired
+            counts += np.count_nonzero(fired, axis=1)
+            peak = max(peak, step_peak)
+        return 0, peak
 
-    The states' payloads (`state_payload`) feed two `ExactDense` connections
-    (on the real and on the imaginary payloads), whose sum the stage's
-    threshold neurons compare (`mixing_neuron_step`).
-    """
-
-    def __init__(self, layer: _IntLayer, mixing: IntMixing) -> None:
-        super().__init__(layer, layer.dense, layer.largest_input, layer.decay, layer.target)
-        self.mixing_re = ExactDense(mixing.weight_re, mixing.weight_exp_re)
-        self.mixing_im = ExactDense(mixing.weight_im, mixing.weight_exp_im)
-        self.payload_max = self.target.state_payload_max
-
-    spiking_steps = _Layer.spiking_steps  # step by step: each step's spikes come from the stage (`fire`)
-
-    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
-        payload = state_payload(state.view(np.float64), self.target)
-        a_re = self.mixing_re.apply(payload[:, 0::2], self.payload_max)
-        a_im = self.mixing_im.apply(payload[:, 1::2], self.payload_max)
-        out[...] = mixing_neuron_step(a_re, a_im, self.threshold, self.target)[1]
+    def readout_steps(self, state: np.ndarray, inputs: np.ndarray, total: np.ndarray) -> tuple[int, float]:
+        peak = 0.0
+        for step_peak in self.steps(state, inputs):
+            total += state
+            peak = max(peak, step_peak)
+        return 0, peak
 
 
 class _FloatMixingLayer(_FloatLayer):
@@ -244,8 +215,8 @@ class _FloatMixingLayer(_FloatLayer):
         # (2P, P): rows re_0, im_0, re_1, … against the interleaved state parts
         self.mixing_t = np.ascontiguousarray(_interleaved(*(part.T for part in mixing.weight_parts())))
 
-    def fire(self, state: np.ndarray, out: np.ndarray) -> None:
-        np.greater(state.view(np.float64) @ self.mixing_t, self.threshold, out=out)
+    def fire(self, state: np.ndarray) -> np.ndarray:
+        return state.view(np.float64) @ self.mixing_t > self.threshold
 
 
 def _interleaved(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
@@ -255,25 +226,25 @@ def _interleaved(real: np.ndarray, imag: np.ndarray) -> np.ndarray:
     return out
 
 
-def _plan_int(network: IntNetwork, largest_input: int) -> tuple[list[_Layer], _Layer]:
-    """The layers and readout of `network` for inputs ≤ largest_input (checks exactness first)."""
+def _plan_int(network: IntNetwork, peaks: list[int]) -> tuple[list[_Layer], _Layer]:
+    """The layers and readout of `network` for inputs bounded by peaks (per layer, then the readout; checks
+    exactness first)."""
     target = network.target
     magnitudes = [int(np.max(np.abs(l.decay_re) + np.abs(l.decay_im), initial=0)) for l in network.layers]
     check_exact(target, max(magnitudes + [int(np.max(np.abs(network.readout.decay), initial=0))]))
-    if BLOCK_STEPS << (target.state_bits - 1) >= 1 << EXACT_BITS:
-        raise TargetError(f"target {target.name}: {target.state_bits}-bit readout states are too wide to sum exactly")
-    peaks = input_peaks(largest_input, (layer.skip for layer in network.layers))
     layers: list[_Layer] = []
     for layer, peak in zip(network.layers, peaks):
-        exponents = np.tile([layer.weight_exp_re, layer.weight_exp_im], layer.num_neurons)
-        dense = ExactDense(_interleaved(layer.weight_re, layer.weight_im), exponents)
+        weight = np.concatenate([layer.weight_re, layer.weight_im])
+        dtype = accumulator_dtype(weight, peak, max(layer.weight_exp_re, layer.weight_exp_im))
         shape = _Layer(layer.num_neurons, layer.skip, layer.threshold)
-        planned = _IntLayer(shape, dense, peak, exact_decay(layer.decay_re, layer.decay_im, target), target)
-        layers.append(planned if layer.mixing is None else _IntMixingLayer(planned, layer.mixing))
+        decay = np.stack([layer.decay_re, layer.decay_im]).astype(np.float64)
+        exponents = (layer.weight_exp_re, layer.weight_exp_im)
+        layers.append(_IntLayer(shape, np.ascontiguousarray(weight.T, dtype=dtype), exponents, decay, target, layer.mixing))
     readout = network.readout
-    decay = readout.decay.astype(np.float64) * 2.0 ** -target.decay_bits
-    dense = ExactDense(readout.weight, readout.weight_exp)
-    return layers, _IntLayer(_Layer(network.output_dim), dense, peaks[-1], decay, target)
+    dtype = accumulator_dtype(readout.weight, peaks[-1], readout.weight_exp)
+    weight = np.ascontiguousarray(readout.weight.T, dtype=dtype)
+    decay = readout.decay.astype(np.float64)[np.newaxis]
+    return layers, _IntLayer(_Layer(network.output_dim), weight, (readout.weight_exp,), decay, target)
 
 
 def _plan_float(network: FloatNetwork) -> tuple[list[_Layer], _Layer]:
@@ -296,77 +267,45 @@ class _Outputs:
     scores: np.ndarray
 
 
-def _neuron_steps(layer: _Layer, state: np.ndarray, drive: np.ndarray, spikes: np.ndarray) -> tuple[int, float]:
-    """Run state (B, P) in place over drive (t, B, P), writing spikes (t, B, P) bool; (saturation events, peak |component|).
-
-    The state stays in cache from step to step.
-    """
-    events, high, low = layer.spiking_steps(state, drive, spikes)
-    return events, max(high, -low)
-
-
-def _readout_steps(
-    readout: _Layer, y: np.ndarray, drive: np.ndarray, history: np.ndarray, total: np.ndarray, start_peak: float
-) -> tuple[int, float]:
-    """Run y (B, O) over drive (t, B, O) through history (t, B, O), adding Σ_t y into total (B, O).
-
-    start_peak: a bound on every |y|. Returns (saturation events, peak |y|).
-    """
-    events, high, low = readout.steps(y, drive, history, start_peak)
-    np.add(total, history.sum(axis=0), out=total)
-    return events, max(high, -low)
-
-
 def _run_chunk(
-    layers: list[_Layer], readout: _Layer, inputs: np.ndarray, start: int, out: _Outputs
+    layers: list[_Layer], readout: _Layer, inputs: np.ndarray, dtypes: list[type | None], start: int, out: _Outputs
 ) -> tuple[list[int], list[float]]:
     """Run samples inputs (B, T, H) (rows start… of the outputs); returns (saturation, peaks) per layer + readout.
 
-    All buffers are allocated once per chunk and reused by every block.
+    dtypes: per layer, then the readout, the dtype its inputs are given in
+    (None: as they come). Time runs in blocks; each layer runs a whole block
+    before the next one takes its spikes. Every block's arrays are contiguous,
+    so that the compiled loops of an integer network meet few distinct types.
     """
     batch, steps, _ = inputs.shape
+    stop = start + batch
     widest = max([layer.num_neurons for layer in layers] + [readout.num_neurons])
-    block = max(1, min(steps, BLOCK_STEPS, max(-(-BLOCK_ROWS // batch), BLOCK_BYTES // (16 * batch * widest))))
-    rows = block * batch
-    states = [np.zeros((batch, layer.num_neurons), dtype=np.complex128) for layer in layers]
-    buffers = [layer.buffer(rows) for layer in layers]
-    fired = [np.empty((block, batch, layer.num_neurons), dtype=bool) for layer in layers]
-    spikes = [np.empty((rows, layer.num_neurons), dtype=np.float32) for layer in layers]
-    summed = [np.empty((rows, layer.num_neurons), dtype=np.float32) if layer.skip else None for layer in layers]
-    per_neuron = [np.ones(layer.num_neurons, dtype=np.float32) for layer in layers]
-    y = np.zeros((batch, readout.num_neurons), dtype=np.float64)
-    y_buffer = readout.buffer(rows)
-    y_history = np.empty((block, batch, readout.num_neurons), dtype=np.float64)
-    block_total = np.empty_like(y)
-    total = np.zeros((batch, readout.num_neurons), dtype=out.scores.dtype)
+    block = max(1, min(steps, max(-(-BLOCK_ROWS // batch), BLOCK_BYTES // (16 * batch * widest))))
+    states = [layer.new_state(batch) for layer in layers]
+    y = readout.new_state(batch)
+    total = out.scores[start:stop]
     saturation = [0] * (len(layers) + 1)
     peaks = [0.0] * (len(layers) + 1)
-    stop = start + batch
     for t0 in range(0, steps, block):
         length = min(steps, t0 + block) - t0
-        used = length * batch
-        layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length].transpose(1, 0, 2)).reshape(used, -1)
+        layer_input = np.ascontiguousarray(inputs[:, t0 : t0 + length], dtype=dtypes[0])
         for index, layer in enumerate(layers):
-            drive = layer.drive(layer_input, buffers[index][:used]).reshape(length, batch, -1)
-            spiked = fired[index][:length]
-            events, peak = _neuron_steps(layer, states[index], drive, spiked)
+            fired = np.empty((batch, length, layer.num_neurons), dtype=np.uint8)
+            events, peak = layer.spiking_steps(states[index], layer_input, fired, out.counts[index][start:stop])
             saturation[index] += events
             peaks[index] = max(peaks[index], peak)
-            flat = spikes[index][:used]
-            np.copyto(flat, spiked.reshape(used, -1))
-            # spikes per row in one BLAS pass (exact: fewer than 2^24), summed over the block's steps
-            out.counts[index][start:stop] += (flat @ per_neuron[index]).reshape(length, batch).sum(axis=0).astype(np.int64)
             if out.spikes:
-                out.spikes[index][start:stop, t0 : t0 + length] = spiked.transpose(1, 0, 2)
-            layer_input = np.add(flat, layer_input, out=summed[index][:used]) if layer.skip else flat
-        drive = readout.drive(layer_input, y_buffer[:used]).reshape(length, batch, -1)
-        block_total[...] = 0.0
-        events, peak = _readout_steps(readout, y, drive, y_history[:length], block_total, peaks[-1])
+                out.spikes[index][start:stop, t0 : t0 + length] = fired
+            layer_input = np.add(fired, layer_input, dtype=dtypes[index + 1]) if layer.skip else fired
+        events, peak = readout.readout_steps(y, layer_input, total)
         saturation[-1] += events
         peaks[-1] = max(peaks[-1], peak)
-        total += block_total.astype(total.dtype)
-    out.scores[start:stop] = total
     return saturation, peaks
+
+
+def _input_dtype(peak: int) -> type:
+    """The dtype of an integer layer's inputs bounded by `peak`: uint8 up to 255, else int64."""
+    return np.uint8 if peak <= np.iinfo(np.uint8).max else np.int64
 
 
 @functools.lru_cache(maxsize=4)
@@ -421,9 +360,12 @@ def simulate(
     count, steps, _ = inputs.shape
     is_int = isinstance(network, IntNetwork)
     if is_int:
-        layers, readout = _plan_int(network, int(inputs.max(initial=0)))
+        peaks_in = list(input_peaks(int(inputs.max(initial=0)), (layer.skip for layer in network.layers)))
+        layers, readout = _plan_int(network, peaks_in)
+        dtypes: list[type | None] = [_input_dtype(peak) for peak in peaks_in]
     else:
         layers, readout = _plan_float(network)
+        dtypes = [None] * (len(layers) + 1)
     out = _Outputs(
         spikes=[np.zeros((count, steps, layer.num_neurons), dtype=bool) for layer in layers] if keep_spikes else [],
         counts=[np.zeros(count, dtype=np.int64) for _ in layers],
@@ -445,7 +387,7 @@ def simulate(
             if failed.is_set():
                 return
             try:
-                chunk_saturation, chunk_peaks = _run_chunk(layers, readout, inputs[start : start + chunk], start, out)
+                chunk_saturation, chunk_peaks = _run_chunk(layers, readout, inputs[start : start + chunk], dtypes, start, out)
             except BaseException:
                 failed.set()
                 raise

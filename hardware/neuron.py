@@ -18,21 +18,19 @@ The synaptic input a comes from a dense connection: a = (W·u)·2^exp, a left
 shift for exp ≥ 0 and an arithmetic (floor) right shift for exp < 0, as
 Lava's bit-accurate `Dense` computes it.
 
-How it is computed: exactly, in float64. The state (re, im) is held as one
-complex128 number z = re + i·im and the decay as λ = (c + i·s)/2^k, so
-that one complex multiply gives (c·re − s·im)/2^k and (s·re + c·im)/2^k.
-With the rounding offset r (1/2 for "nearest", 0 for "floor") folded into the
-input, d = a + r·(1 + i), the step is
-
-    z' = sat( floor(λ·z + d) )            (floor and sat per component)
-
-which equals the integer update, because every intermediate value is an
-integer multiple of 2^−k below 2^(53−k) in magnitude (`check_exact`), where
-float64 represents it exactly, so no operation rounds (the products, the
-differences, the sum and the division by 2^k, a change of exponent only).
-An input so large that λ·z + d reaches 2^(53−k) may round, but the result
-then lies far outside the state range and clips to the same bound as the
-exact value would. The readout is the same update on real numbers.
+How it is computed: exactly, in float64, by compiled loops. Every operand
+is an integer, and every intermediate value, c·re, s·im, their difference,
+the offset and the sum, lies below 2^53 in magnitude (`check_exact`), where
+float64 represents it exactly; so no operation rounds, in any order of
+evaluation, and the floor of a multiplication by 2^−k is the arithmetic shift.
+An input a so large that the sum reaches 2^53 may round, but the result then
+lies far outside the state range and clips to the same bound (and counts the
+same event) as the exact value would. The readout is the same update on real
+numbers. The loops (`neuron_steps`, `state_steps`, `readout_steps`) are
+compiled by numba, run a block of steps over a batch of samples with each
+sample's state kept in cache, and release the GIL; the golden simulator calls
+them on blocks, the Lava models (through `int_neuron_step`,
+`int_readout_step`) one step at a time.
 
 A mixing stage (docs/design.md §5b) adds two pieces. A state neuron sends
 each component of its state as a graded spike whose payload is the state's
@@ -41,19 +39,14 @@ a saturated state still fits the signed payload: it never clips). A
 threshold neuron of the stage is memoryless: v = sat(a_re + a_im) from its
 two dense connections, spike = v > θ; sat never changes a spike, as θ lies
 within the state range.
-
-`decay_steps_in_place` runs a block of steps in one call (the golden
-simulator's unit of work; the Lava models call it one step at a time). Where
-a bound on the state (`state_bound`, `steps_in_range`) proves that no
-component can leave the state range, the per-step range checks of a block
-recorded in a history are skipped and its extremes are found once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
 
-from s5rf_neuro.errors import TargetError
+from s5rf_neuro.errors import S5RFError, TargetError
 from s5rf_neuro.hardware.target import TargetSpec
 
 EXACT_BITS = 53
@@ -76,224 +69,296 @@ def check_exact(target: TargetSpec, decay_magnitude: int) -> None:
         )
 
 
-def exact_decay(decay_re: np.ndarray, decay_im: np.ndarray, target: TargetSpec) -> np.ndarray:
-    """λ = (c + i·s)/2^decay_bits: complex128 (P,) from the int64 (P,) decay constants (exact)."""
-    scale = 2.0 ** -target.decay_bits
-    decay = np.empty(np.shape(decay_re), dtype=np.complex128)
-    decay.real = np.asarray(decay_re, dtype=np.float64) * scale
-    decay.imag = np.asarray(decay_im, dtype=np.float64) * scale
-    return decay
+def shift_constants(target: TargetSpec) -> tuple[float, float]:
+    """(2^−k, offset) of the decay shift, k = decay_bits: x >> k = floor((x + offset)·2^−k), offset
+    2^(k−1) for "nearest" rounding and 0 for "floor"."""
+    offset = float(1 << (target.decay_bits - 1)) if target.decay_rounding == "nearest" else 0.0
+    return 2.0 ** -target.decay_bits, offset
 
 
-def rounding_offset(target: TargetSpec) -> float:
-    """r, added to the input before the floor: 1/2 for "nearest" rounding, 0 for "floor"."""
-    return 0.5 if target.decay_rounding == "nearest" else 0.0
+def arithmetic(target: TargetSpec) -> np.ndarray:
+    """float64 (4,): the decay shift's (2^−k, offset) (`shift_constants`) and the state range (min, max)."""
+    return np.array([*shift_constants(target), target.state_min, target.state_max], dtype=np.float64)
 
 
-def _saturate(parts: np.ndarray, target: TargetSpec, high: float, low: float) -> int:
-    """Clip float64 state components `parts` to the target's range in place; returns how many were outside.
+def accumulator_dtype(weight: np.ndarray, largest_input: int, exponent: int = 0) -> type:
+    """The narrowest of int16, int32, int64 in which Σ_h w_ph·u_h cannot overflow for |u| ≤ largest_input.
 
-    high, low: the largest and smallest of `parts` (nothing more is read when both are in range).
+    weight: integer (P, H) mantissas (they fit the type too). Raises `S5RFError`
+    when even int64 overflows, before or after the left shift by `exponent` > 0.
     """
-    state_min, state_max = target.state_min, target.state_max
-    if high <= state_max and low >= state_min:
-        return 0
-    events = int(np.count_nonzero(parts > state_max)) + int(np.count_nonzero(parts < state_min))
-    np.clip(parts, state_min, state_max, out=parts)
+    weight = np.asarray(weight)
+    if weight.size == 0:
+        return np.int16
+    magnitude = np.abs(weight.astype(np.int64))
+    exact_sums = int(magnitude.max()) < (1 << 62) // weight.shape[-1]  # else sum in Python integers
+    bound = int(magnitude.sum(axis=-1, dtype=np.int64 if exact_sums else object).max()) * max(int(largest_input), 1)
+    for dtype in (np.int16, np.int32):
+        if bound < np.iinfo(dtype).max:
+            return dtype
+    if bound << max(exponent, 0) > np.iinfo(np.int64).max:
+        raise S5RFError(f"inputs up to {largest_input} overflow the 64-bit sums of a dense connection (bound {bound})")
+    return np.int64
+
+
+_COMPILED = {"cache": True, "nogil": True}
+"""numba options of the loops: compiled once into the package's cache, the GIL released while they run."""
+
+
+@njit(**_COMPILED)
+def _accumulate(inputs: np.ndarray, weight: np.ndarray, acc: np.ndarray, active: np.ndarray) -> None:
+    """acc ← Σ_h inputs[h]·weight[h] over the non-zero inputs only (event-driven: the work grows with the spikes).
+
+    inputs: (H,) integer-valued, any dtype; weight: (H, W) of acc's integer dtype;
+    acc: (W,); active: int64 (H,) scratch.
+    """
+    count = 0
+    for h in range(inputs.shape[0]):
+        active[count] = h
+        count += inputs[h] != 0
+    acc[:] = 0
+    for i in range(count):
+        h = active[i]
+        u = acc.dtype.type(inputs[h])
+        if u == 1:
+            for p in range(acc.shape[0]):
+                acc[p] += weight[h, p]
+        else:
+            for p in range(acc.shape[0]):
+                acc[p] += u * weight[h, p]
+
+
+@njit(**_COMPILED)
+def _shift_into(acc: np.ndarray, start: int, exponent: int, out: np.ndarray) -> None:
+    """out[p] ← acc[start + p]·2^exponent: a left shift, or an arithmetic (floor) right shift.
+
+    Sums narrower than 64 bits are exact in float64, where the shift is a
+    multiplication by a power of two and a floor; int64 sums shift as integers.
+    """
+    if np.iinfo(acc.dtype).bits < 64:
+        scale = 2.0 ** exponent
+        for p in range(out.shape[0]):
+            out[p] = np.floor(np.float64(acc[start + p]) * scale)
+    elif exponent >= 0:
+        for p in range(out.shape[0]):
+            out[p] = np.int64(acc[start + p]) << exponent
+    else:
+        for p in range(out.shape[0]):
+            out[p] = np.int64(acc[start + p]) >> -exponent
+
+
+@njit(**_COMPILED)
+def _rotate(re: np.ndarray, im: np.ndarray, c: np.ndarray, s: np.ndarray, scale: float, offset: float) -> None:
+    """re, im ← shift(c·re − s·im), shift(s·re + c·im) in place, shift(x) = floor((x + offset)·scale)."""
+    for p in range(re.shape[0]):
+        x, y = re[p], im[p]
+        re[p] = np.floor((c[p] * x - s[p] * y + offset) * scale)
+        im[p] = np.floor((s[p] * x + c[p] * y + offset) * scale)
+
+
+@njit(**_COMPILED)
+def _decay(y: np.ndarray, d: np.ndarray, scale: float, offset: float) -> None:
+    """y ← shift(d·y) in place (a readout's decay)."""
+    for o in range(y.shape[0]):
+        y[o] = np.floor((d[o] * y[o] + offset) * scale)
+
+
+@njit(**_COMPILED)
+def _add_saturated(x: np.ndarray, a: np.ndarray, low: float, high: float, top: np.ndarray, bottom: np.ndarray) -> int:
+    """x ← sat(x + a) in place; returns how many sums lay outside [low, high]; top, bottom: elementwise running
+    extremes of the new x (one array each, so that the loop has no reduction and vectorises)."""
+    events = 0
+    for p in range(x.shape[0]):
+        v = x[p] + a[p]
+        events += np.int64(v > high) + np.int64(v < low)
+        v = high if v > high else v
+        v = low if v < low else v
+        top[p] = v if v > top[p] else top[p]
+        bottom[p] = v if v < bottom[p] else bottom[p]
+        x[p] = v
     return events
 
 
-def decay_steps_in_place(
-    state: np.ndarray,
-    decay: np.ndarray,
-    drive: np.ndarray,
-    target: TargetSpec,
-    history: np.ndarray | None = None,
-    in_range: bool = False,
-    threshold: np.ndarray | None = None,
-    spikes: np.ndarray | None = None,
+@njit(**_COMPILED)
+def _fire(re: np.ndarray, threshold: np.ndarray, out: np.ndarray) -> int:
+    """out ← re > threshold; returns the number of spikes."""
+    count = 0
+    for p in range(re.shape[0]):
+        spike = re[p] > threshold[p]
+        out[p] = spike
+        count += spike
+    return count
+
+
+@njit(**_COMPILED)
+def _payload_into(x: np.ndarray, scale: float, out: np.ndarray) -> None:
+    """out ← floor(x·scale) as int64: the state payloads of integer-valued float64 states, scale = 2^−shift."""
+    for p in range(x.shape[0]):
+        out[p] = np.int64(np.floor(x[p] * scale))
+
+
+@njit(**_COMPILED)
+def _mixing_fire(a_re: np.ndarray, a_im: np.ndarray, threshold: np.ndarray, low: int, high: int,
+                 v: np.ndarray, out: np.ndarray) -> int:
+    """v ← sat(a_re + a_im) in int64, out ← v > threshold; returns the number of spikes."""
+    count = 0
+    for p in range(v.shape[0]):
+        total = a_re[p] + a_im[p]
+        total = high if total > high else total
+        total = low if total < low else total
+        v[p] = total
+        spike = total > threshold[p]
+        out[p] = spike
+        count += spike
+    return count
+
+
+@njit(**_COMPILED)
+def neuron_steps(
+    re: np.ndarray, im: np.ndarray, drive: np.ndarray, c: np.ndarray, s: np.ndarray, arith: np.ndarray,
+    threshold: np.ndarray, spikes: np.ndarray,
+) -> int:
+    """len(drive) integer steps of B neuron states in place, with their spikes.
+
+    re, im: float64 (B, P) integer-valued states (LSBs); drive: float64
+    (t, B, 2P), a_re in [..., :P], a_im in [..., P:]; c, s: float64 (P,) decay
+    constants; arith: `arithmetic`; threshold: float64 (P,); spikes: uint8
+    (t, B, P), written 0/1. Returns the saturation events.
+    """
+    neurons = c.shape[0]
+    top, bottom = np.zeros(neurons), np.zeros(neurons)
+    events = 0
+    for b in range(re.shape[0]):
+        x, y = re[b], im[b]
+        for t in range(drive.shape[0]):
+            _rotate(x, y, c, s, arith[0], arith[1])
+            events += _add_saturated(x, drive[t, b, :neurons], arith[2], arith[3], top, bottom)
+            events += _add_saturated(y, drive[t, b, neurons:], arith[2], arith[3], top, bottom)
+            _fire(x, threshold, spikes[t, b])
+    return events
+
+
+@njit(**_COMPILED)
+def readout_steps(y: np.ndarray, drive: np.ndarray, d: np.ndarray, arith: np.ndarray) -> int:
+    """len(drive) integer readout steps in place, y ← sat(shift(d·y) + a).
+
+    y: float64 (B, O) integer-valued; drive: float64 (t, B, O); d: float64 (O,).
+    Returns the saturation events.
+    """
+    outputs = d.shape[0]
+    top, bottom = np.zeros(outputs), np.zeros(outputs)
+    events = 0
+    for b in range(y.shape[0]):
+        for t in range(drive.shape[0]):
+            _decay(y[b], d, arith[0], arith[1])
+            events += _add_saturated(y[b], drive[t, b], arith[2], arith[3], top, bottom)
+    return events
+
+
+@njit(**_COMPILED)
+def layer_block(
+    inputs: np.ndarray, weight: np.ndarray, exp_re: int, exp_im: int, c: np.ndarray, s: np.ndarray,
+    arith: np.ndarray, threshold: np.ndarray, re: np.ndarray, im: np.ndarray, spikes: np.ndarray, counts: np.ndarray,
+    mixing_re: np.ndarray, mixing_im: np.ndarray, mixing_exp_re: int, mixing_exp_im: int, payload_scale: float,
 ) -> tuple[int, float, float]:
-    """len(drive) integer steps in exact float64: z[t] ← sat(floor(decay·z[t−1] + drive[t])).
+    """A block of steps of one layer for B samples, from its inputs to its spikes (the golden simulator's unit).
 
-    state: complex128 (..., P) neuron states re + i·im, or float64 (..., O)
-    readout states, integer valued (state LSBs): z[−1], overwritten with the
-    last new state. decay: (P,) or (O,) from `exact_decay` (or d/2^decay_bits
-    for a readout); drive: (t, ...) of state's shape after the first axis, the
-    synaptic input plus the `rounding_offset` in each component, in double or
-    (where exact) single precision; history: None to step `state` in place, or
-    (t, ...) of state's shape and dtype to receive every new state.
-    in_range: the caller has proved (`steps_in_range`) that no component can
-    leave the state range in these steps; with a history, the per-step range
-    checks are then skipped and the extremes found once over the history.
-    threshold, spikes: float64 (P,) and bool (t, ..., P) to receive each new
-    state's spikes, Re z > threshold (neurons only).
-    Returns (saturation events, largest component, smallest component) of the new states.
+    inputs: (B, t, H) integer-valued; weight: (H, 2P) integer, the transposed
+    real rows then imaginary rows, of the accumulator dtype (`accumulator_dtype`);
+    exp_re, exp_im: their exponents; c, s, arith, threshold as in `neuron_steps`;
+    re, im: float64 (B, P) states, stepped in place; spikes: uint8 (B, t, P),
+    written 0/1; counts: int64 (B,), each sample's spikes added. With a mixing
+    stage (mixing_re non-empty: (P, P) integer, transposed, as weight), the
+    spikes come from the stage, fed by the state payloads floor(x·payload_scale).
+    Returns (saturation events, largest, smallest state component).
     """
-    each_step = history is None or not in_range
-    previous, events = state, 0
-    high, low = 0.0, 0.0
-    for t in range(len(drive)):
-        current = state if history is None else history[t]
-        parts = current.view(np.float64)
-        np.multiply(previous, decay, out=current)
-        np.add(current, drive[t], out=current)
-        np.floor(parts, out=parts)
-        if each_step:
-            step_high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
-            step_low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
-            events += _saturate(parts, target, step_high, step_low)
-            high = max(high, min(step_high, target.state_max))
-            low = min(low, max(step_low, target.state_min))
-        if spikes is not None:
-            np.greater(current.real, threshold, out=spikes[t])
-        previous = current
-    if history is not None and len(drive):
-        np.copyto(state, previous)
-        if not each_step:
-            parts = history[: len(drive)].view(np.float64)
-            high = float(np.maximum.reduce(parts, axis=None, initial=0.0))
-            low = float(np.minimum.reduce(parts, axis=None, initial=0.0))
-    return events, high, low
+    batch, steps, neurons = inputs.shape[0], inputs.shape[1], c.shape[0]
+    mixing = mixing_re.shape[0] > 0
+    acc = np.empty(2 * neurons, weight.dtype)
+    active = np.empty(max(inputs.shape[2], neurons), np.int64)
+    drive = np.empty(2 * neurons)
+    payload = np.empty(neurons, np.int64)
+    mixed = np.empty(neurons, mixing_re.dtype)
+    a_re, a_im, v = np.empty(neurons, np.int64), np.empty(neurons, np.int64), np.empty(neurons, np.int64)
+    low, high = np.int64(arith[2]), np.int64(arith[3])
+    top, bottom = np.zeros(neurons), np.zeros(neurons)
+    events = 0
+    for b in range(batch):
+        x, y = re[b], im[b]
+        fired = 0
+        for t in range(steps):
+            _accumulate(inputs[b, t], weight, acc, active)
+            _shift_into(acc, 0, exp_re, drive[:neurons])
+            _shift_into(acc, neurons, exp_im, drive[neurons:])
+            _rotate(x, y, c, s, arith[0], arith[1])
+            events += _add_saturated(x, drive[:neurons], arith[2], arith[3], top, bottom)
+            events += _add_saturated(y, drive[neurons:], arith[2], arith[3], top, bottom)
+            if mixing:
+                _payload_into(x, payload_scale, payload)
+                _accumulate(payload, mixing_re, mixed, active)
+                _shift_into(mixed, 0, mixing_exp_re, a_re)
+                _payload_into(y, payload_scale, payload)
+                _accumulate(payload, mixing_im, mixed, active)
+                _shift_into(mixed, 0, mixing_exp_im, a_im)
+                fired += _mixing_fire(a_re, a_im, threshold, low, high, v, spikes[b, t])
+            else:
+                fired += _fire(x, threshold, spikes[b, t])
+        counts[b] += fired
+    return events, top.max(), bottom.min()
 
 
-def decay_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray, target: TargetSpec) -> tuple[int, float, float]:
-    """One step of `decay_steps_in_place`: state ← sat(floor(decay·state + drive)), drive of state's shape.
+@njit(**_COMPILED)
+def readout_block(
+    inputs: np.ndarray, weight: np.ndarray, exponent: int, d: np.ndarray, arith: np.ndarray, y: np.ndarray,
+    total: np.ndarray,
+) -> tuple[int, float, float]:
+    """A block of readout steps for B samples: y ← sat(shift(d·y) + a), Σ_t y added into total.
 
-    Returns (saturation events, largest component, smallest component) of the new state.
+    inputs: (B, t, H) integer-valued; weight: (H, O) integer (`accumulator_dtype`);
+    d: float64 (O,); y: float64 (B, O), stepped in place; total: int64 (B, O).
+    Returns (saturation events, largest, smallest y).
     """
-    return decay_steps_in_place(state, decay, drive[np.newaxis], target)
+    outputs = d.shape[0]
+    acc = np.empty(outputs, weight.dtype)
+    active = np.empty(inputs.shape[2], np.int64)
+    drive = np.empty(outputs)
+    top, bottom = np.zeros(outputs), np.zeros(outputs)
+    events = 0
+    for b in range(inputs.shape[0]):
+        row, sums = y[b], total[b]
+        for t in range(inputs.shape[1]):
+            _accumulate(inputs[b, t], weight, acc, active)
+            _shift_into(acc, 0, exponent, drive)
+            _decay(row, d, arith[0], arith[1])
+            events += _add_saturated(row, drive, arith[2], arith[3], top, bottom)
+            for o in range(outputs):
+                sums[o] += np.int64(row[o])
+    return events, top.max(), bottom.min()
 
 
-FLOOR_SHIFT = float(np.sqrt(2.0))
-"""The most the floor of both components moves a complex state (less than √2 LSBs; less than 1 for a real one)."""
-BOUND_MARGIN = 1e-9
-"""Relative slack added to the float bounds on a state, against their own rounding."""
-
-
-def state_bound(decay_modulus: np.ndarray, drive_modulus: np.ndarray) -> float:
-    """A bound on every state component of a run from zero: max_p (D_p + √2) / (1 − |λ_p|) (inf if some |λ_p| ≥ 1).
-
-    decay_modulus: (P,) |λ_p| (d/2^decay_bits for a readout); drive_modulus:
-    (P,) a bound on |drive_p|, the synaptic input plus the rounding offset as a
-    complex (or real) number, in LSBs. Since the floor moves a state by less
-    than √2, |z[t]| ≤ |λ|·|z[t−1]| + |drive| + √2, which keeps |z| below that
-    bound once it starts there (at zero).
-    """
-    if np.any(decay_modulus >= 1.0):
-        return float("inf")
-    growth = np.asarray(drive_modulus, dtype=np.float64) + FLOOR_SHIFT
-    return float(np.max(growth / (1.0 - decay_modulus), initial=0.0)) * (1 + BOUND_MARGIN) + 1.0
-
-
-def steps_in_range(start_peak: float, steps: int, drive_modulus: float, target: TargetSpec) -> bool:
-    """Whether `steps` steps from states with every |component| ≤ start_peak, |drive| ≤ drive_modulus and
-    |λ| ≤ 1, stay inside the state range: |z| starts below √2·start_peak and grows by under |drive| + √2 a step."""
-    bound = (FLOOR_SHIFT * start_peak + steps * (drive_modulus + FLOOR_SHIFT)) * (1 + BOUND_MARGIN) + 1.0
-    return bound <= min(target.state_max, -target.state_min)
-
-
-SILENT_FRACTION = 0.75
-"""Inputs active in at most this fraction of the columns: the product skips the silent ones."""
-
-
-class ExactDense:
-    """A dense connection a = floor((W·u)·2^exp), prepared for exact BLAS products.
-
-    weight: int64 (P, H) mantissas; exponent: an int, or int64 (P,) one per
-    output row (used to run the real and imaginary weights as one matrix).
-    The product runs as a float32 (float64) BLAS matrix product with the
-    weights scaled by 2^exp, when every partial sum is a multiple of
-    2^min(exp, 0) below 2^24 (2^53) of those units: then the float product is
-    exact, in any summation order, and the floor of a multiple of 2^exp is
-    the arithmetic shift. Otherwise it runs in int64 with shifts. Input
-    channels silent in every row (e.g. neurons that never spike) are left out
-    of the float product when they are a quarter of all or more; a zero term
-    changes no sum.
-
-    row_bounds: float64 (P,) Σ_h |w_ph|·2^exp_p, so that |a_p| ≤ row_bounds[p]·max(u) + 1
-    (the 1 for the floor of a negative exponent).
-    """
-
-    def __init__(self, weight: np.ndarray, exponent: int | np.ndarray) -> None:
-        self.weight = np.asarray(weight, dtype=np.int64)
-        self.exponent = np.broadcast_to(np.asarray(exponent, dtype=np.int64), self.weight.shape[:1]).copy()
-        self._scaled: dict[type, np.ndarray] = {}
-        self._needs_floor = bool(np.any(self.exponent < 0))
-        # largest Σ_h |w_ph|·2^max(exp_p, 0) over rows p, in Python ints (no overflow)
-        magnitude = np.abs(self.weight)
-        small = magnitude.size == 0 or int(magnitude.max()) < (1 << 62) // max(1, magnitude.shape[-1])
-        rows = magnitude.sum(axis=-1, dtype=np.int64 if small else object)
-        left = np.maximum(self.exponent, 0)
-        self._row_bound = max((int(np.max(rows[left == e])) << int(e) for e in np.unique(left)), default=0)
-        self.row_bounds = rows.astype(np.float64) * np.ldexp(1.0, self.exponent.astype(np.int32))
-
-    def _float_weight(self, dtype: type) -> np.ndarray:
-        """weight.T·2^exp as `dtype` (H, P), exact (mantissas have few bits), cached."""
-        if dtype not in self._scaled:
-            scale = np.ldexp(np.ones(len(self.exponent)), self.exponent.astype(np.int32))
-            self._scaled[dtype] = np.ascontiguousarray((self.weight * scale[:, None]).T.astype(dtype))
-        return self._scaled[dtype]
-
-    def exact_dtype(self, largest_input: int) -> type | None:
-        """float32 or float64 when the BLAS product is exact for inputs ≤ largest_input; None: int64 only."""
-        bound = self._row_bound * largest_input
-        return np.float32 if bound < 1 << 24 else np.float64 if bound < 1 << EXACT_BITS else None
-
-    def apply(self, inputs: np.ndarray, largest_input: int | None = None, out: np.ndarray | None = None) -> np.ndarray:
-        """a for inputs (..., H) of non-negative integers (any integer, bool or integral float dtype).
-
-        Returns float32 or float64 (..., P) integer values when exact in them,
-        else int64. largest_input: a bound on the inputs (default: their max).
-        out: a float32 or float64 (rows, P) buffer, rows = the number of input
-        vectors, to return the result in instead (float32 only where exact).
-        """
-        if largest_input is None:
-            largest_input = int(inputs.max(initial=0))
-        dtype = self.exact_dtype(largest_input)
-        if out is not None and dtype is not None and out.dtype == np.float64:
-            dtype = np.float64
-        if dtype is None:
-            accumulated = np.asarray(inputs, dtype=np.int64) @ self.weight.T
-            left = np.maximum(self.exponent, 0)
-            accumulated = (accumulated << left) >> (left - self.exponent)
-        else:
-            flat = np.asarray(inputs, dtype=dtype).reshape(-1, inputs.shape[-1])
-            weight = self._float_weight(dtype)
-            # column sums of non-negative inputs (one BLAS pass) are zero only for silent columns
-            active = np.flatnonzero(np.ones(len(flat), dtype=dtype) @ flat)
-            if len(active) <= SILENT_FRACTION * flat.shape[1]:
-                flat, weight = flat[:, active], weight[active]
-            target = out if out is not None and out.dtype == dtype else None
-            accumulated = np.matmul(flat, weight, out=target)
-            if self._needs_floor:
-                np.floor(accumulated, out=accumulated)
-        if out is not None and accumulated is not out:
-            if out.dtype == np.float32 and dtype is not np.float32:
-                raise ValueError("a float32 output is exact only where the product runs in float32")
-            out[...] = accumulated.reshape(out.shape)
-            return out
-        return accumulated.reshape(inputs.shape[:-1] + (len(self.exponent),))
+@njit(**_COMPILED)
+def _dense_rows(inputs: np.ndarray, weight: np.ndarray, exponent: int, out: np.ndarray) -> None:
+    """out[n] ← (Σ_h inputs[n, h]·weight[h])·2^exponent for inputs (N, H), weight (H, P), out int64 (N, P)."""
+    acc = np.empty(weight.shape[1], weight.dtype)
+    active = np.empty(inputs.shape[1], np.int64)
+    for n in range(inputs.shape[0]):
+        _accumulate(inputs[n], weight, acc, active)
+        _shift_into(acc, 0, exponent, out[n])
 
 
 def dense_int(weight: np.ndarray, exponent: int, inputs: np.ndarray) -> np.ndarray:
-    """Integer dense connection: (inputs @ weight.T)·2^exponent, floor-shifted.
+    """Integer dense connection: (inputs @ weight.T)·2^exponent, floor-shifted, as the golden simulator sums it.
 
-    weight: int64 (P, H) mantissas; inputs: (..., H) spike counts of any
-    integer (or bool) dtype. Returns int64 (..., P) synaptic input in state LSBs.
-    Computed by `ExactDense` (exact float BLAS where the bounds allow).
+    weight: integer (P, H) mantissas; inputs: (..., H) integers of any dtype
+    (or bool). Returns int64 (..., P) synaptic input in state LSBs.
     """
+    inputs = np.asarray(inputs)
     largest_input = max(int(inputs.max(initial=0)), -int(inputs.min(initial=0)))
-    return ExactDense(weight, exponent).apply(inputs, largest_input).astype(np.int64)
-
-
-def _as_complex(re: np.ndarray, im: np.ndarray, offset: float = 0.0) -> np.ndarray:
-    """re + offset + i·(im + offset) as complex128 (broadcast shape)."""
-    out = np.empty(np.broadcast_shapes(np.shape(re), np.shape(im)), dtype=np.complex128)
-    out.real = re
-    out.imag = im
-    if offset:
-        out.view(np.float64)[...] += offset
-    return out
+    dtype = accumulator_dtype(weight, largest_input, exponent)
+    flat = np.ascontiguousarray(inputs.reshape(-1, inputs.shape[-1]))
+    out = np.empty((len(flat), np.shape(weight)[0]), dtype=np.int64)
+    _dense_rows(flat, np.ascontiguousarray(np.asarray(weight).T.astype(dtype)), int(exponent), out)
+    return out.reshape(inputs.shape[:-1] + (out.shape[1],))
 
 
 def int_neuron_step(
@@ -306,48 +371,61 @@ def int_neuron_step(
     threshold: np.ndarray,
     target: TargetSpec,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One integer S5-RF step (through `decay_steps_in_place`).
+    """One integer S5-RF step (through `neuron_steps`).
 
     re, im, a_re, a_im: int64 (..., P) state and synaptic input (state LSBs);
     decay_re, decay_im, threshold: int64 (P,).
     Returns (re', im' as int64, spikes as bool (..., P), saturation events).
     """
     check_exact(target, int(np.max(np.abs(decay_re) + np.abs(decay_im), initial=0)))
-    state = _as_complex(re, im)
-    drive = _as_complex(a_re, a_im, rounding_offset(target))
-    spikes = np.empty((1,) + state.shape, dtype=bool)
-    events, _, _ = decay_steps_in_place(
-        state, exact_decay(decay_re, decay_im, target), drive[np.newaxis], target,
-        threshold=np.asarray(threshold, dtype=np.float64), spikes=spikes,
+    shape = np.broadcast_shapes(np.shape(re), np.shape(im), np.shape(a_re), np.shape(a_im))
+    neurons = shape[-1] if shape else 1
+    state = np.empty((2,) + shape, dtype=np.float64)
+    state[0], state[1] = re, im
+    state = state.reshape(2, -1, neurons)
+    drive = np.empty((1, state.shape[1], 2 * neurons), dtype=np.float64)
+    drive[0, :, :neurons] = np.broadcast_to(a_re, shape).reshape(-1, neurons)
+    drive[0, :, neurons:] = np.broadcast_to(a_im, shape).reshape(-1, neurons)
+    spikes = np.empty((1,) + state.shape[1:], dtype=np.uint8)
+    events = neuron_steps(
+        state[0], state[1], drive, _as_float(decay_re, neurons), _as_float(decay_im, neurons), arithmetic(target),
+        _as_float(threshold, neurons), spikes,
     )
-    return state.real.astype(np.int64), state.imag.astype(np.int64), spikes[0], events
+    new = state.astype(np.int64).reshape((2,) + shape)
+    return new[0], new[1], spikes[0].reshape(shape) > 0, int(events)
 
 
 def int_readout_step(
     state: np.ndarray, a: np.ndarray, decay: np.ndarray, target: TargetSpec
 ) -> tuple[np.ndarray, int]:
-    """One integer leaky-readout step: y' = sat(shift(d·y) + a) (through `decay_step_in_place`).
+    """One integer leaky-readout step: y' = sat(shift(d·y) + a) (through `readout_steps`).
 
     state, a: int64 (..., O); decay: int64 (O,). Returns (y' as int64, saturation events).
     """
     check_exact(target, int(np.max(np.abs(decay), initial=0)))
-    y = np.array(np.broadcast_to(state, np.broadcast_shapes(np.shape(state), np.shape(a))), dtype=np.float64)
-    drive = np.asarray(a, dtype=np.float64) + rounding_offset(target)
-    events, _, _ = decay_step_in_place(y, np.asarray(decay, dtype=np.float64) * 2.0 ** -target.decay_bits, drive, target)
-    return y.astype(np.int64), events
+    shape = np.broadcast_shapes(np.shape(state), np.shape(a))
+    outputs = shape[-1] if shape else 1
+    y = np.array(np.broadcast_to(state, shape), dtype=np.float64).reshape(-1, outputs)
+    drive = np.array(np.broadcast_to(a, shape), dtype=np.float64).reshape(1, -1, outputs)
+    events = readout_steps(y, drive, _as_float(decay, outputs), arithmetic(target))
+    return y.astype(np.int64).reshape(shape), int(events)
+
+
+def _as_float(values: np.ndarray, size: int) -> np.ndarray:
+    """values broadcast to a contiguous float64 (size,) array (exact for the integers of a network)."""
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=np.float64), (size,)))
 
 
 def state_payload(parts: np.ndarray, target: TargetSpec) -> np.ndarray:
-    """Graded payloads of integer state components (LSBs): floor(x / 2^state_payload_shift).
+    """Graded payloads of integer state components (LSBs): floor(x / 2^state_payload_shift), int64.
 
-    parts: integer-valued float64 or int64, any shape (e.g. (..., 2P) interleaved
-    re, im). Returns the same dtype and shape; exact in float64 (a power-of-two
-    division and a floor). Every payload lies in the signed state_payload_bits range.
+    parts: integer-valued (any shape). Every payload lies in the signed
+    state_payload_bits range (through the golden simulator's `_payload_into`).
     """
-    shift = target.state_payload_shift
-    if np.asarray(parts).dtype.kind in "iu":
-        return np.asarray(parts, dtype=np.int64) >> shift
-    return np.floor(np.asarray(parts, dtype=np.float64) * 2.0 ** -shift)
+    flat = np.asarray(parts, dtype=np.float64).reshape(-1)
+    out = np.empty(flat.shape, dtype=np.int64)
+    _payload_into(flat, 2.0 ** -target.state_payload_shift, out)
+    return out.reshape(np.shape(parts))
 
 
 def mixing_neuron_step(
@@ -355,13 +433,19 @@ def mixing_neuron_step(
 ) -> tuple[np.ndarray, np.ndarray]:
     """One step of the memoryless threshold neurons of a mixing stage: v = sat(a_re + a_im), spike = v > θ.
 
-    a_re, a_im: integer-valued (..., P) inputs from the dense connections on
-    the real- and imaginary-state payloads (LSBs of v); threshold: (P,).
+    a_re, a_im: integer (..., P) inputs from the dense connections on the
+    real- and imaginary-state payloads (LSBs of v); threshold: (P,).
     Returns (v as int64, spikes as bool), both (..., P).
     """
-    total = np.asarray(a_re, dtype=np.int64) + np.asarray(a_im, dtype=np.int64)
-    np.clip(total, target.state_min, target.state_max, out=total)
-    return total, total > threshold
+    shape = np.broadcast_shapes(np.shape(a_re), np.shape(a_im))
+    size = shape[-1] if shape else 1
+    parts = [np.ascontiguousarray(np.broadcast_to(np.asarray(a, dtype=np.int64), shape)).reshape(-1, size) for a in (a_re, a_im)]
+    v = np.empty(parts[0].shape, dtype=np.int64)
+    spikes = np.empty(v.shape, dtype=np.uint8)
+    limit = np.broadcast_to(np.asarray(threshold, dtype=np.int64), (size,))
+    for row in range(len(v)):
+        _mixing_fire(parts[0][row], parts[1][row], limit, target.state_min, target.state_max, v[row], spikes[row])
+    return v.reshape(shape), spikes.reshape(shape) > 0
 
 
 def float_step_in_place(state: np.ndarray, decay: np.ndarray, drive: np.ndarray) -> None:

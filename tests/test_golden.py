@@ -332,68 +332,20 @@ def test_dense_int_and_steps_equal_python_integers(magnitude_bits: int) -> None:
     assert events == sum(clip(v) != v for row in want_y for v in row)
 
 
-def _random_decays(rng: np.random.Generator, target, count: int) -> np.ndarray:
-    """Exact complex decays λ = (c + i·s)/2^k with |λ| < 1, as `exact_decay` makes them."""
-    from s5rf_neuro.hardware.neuron import exact_decay
+def test_accumulator_is_the_narrowest_integer_that_cannot_overflow() -> None:
+    from s5rf_neuro.hardware.neuron import accumulator_dtype, dense_int
 
-    c, s = _stable_decays(rng, target.decay_one, count)
-    return exact_decay(c, s, target)
-
-
-@pytest.mark.parametrize("seed", range(6))
-def test_state_bounds_hold_and_skipping_range_checks_changes_nothing(seed: int) -> None:
-    """Where `steps_in_range` (from any start) or `state_bound` (from zero) proves no saturation, a checked
-    run counts none, and the unchecked block run gives the same states and extremes."""
-    from s5rf_neuro.hardware.neuron import decay_steps_in_place, rounding_offset, state_bound, steps_in_range
-
-    rng = np.random.default_rng(seed)
-    target = dataclasses.replace(LOIHI2, state_bits=int(rng.integers(12, 25)))
-    decay = _random_decays(rng, target, 6)
-    steps, drive_peak = 40, float(1 << (target.state_bits - 10))
-    drive = np.empty((steps, 3, 6), dtype=np.complex128)
-    drive.real = rng.integers(-drive_peak, drive_peak + 1, drive.shape)
-    drive.imag = rng.integers(-drive_peak, drive_peak + 1, drive.shape)
-    drive += rounding_offset(target) * (1 + 1j)
-    modulus = float(np.abs(drive).max())
-    start_peak = float(rng.integers(0, target.state_max // 4))
-    start = np.empty((3, 6), dtype=np.complex128)
-    start.real, start.imag = (rng.integers(-start_peak, start_peak + 1, (2, 3, 6)))
-    checked = start.copy()
-    checked_events, high, low = decay_steps_in_place(checked, decay, drive, target)
-    assert steps_in_range(start_peak, steps, modulus, target)
-    assert checked_events == 0
-    unchecked, history = start.copy(), np.empty_like(drive)
-    assert decay_steps_in_place(unchecked, decay, drive, target, history, in_range=True) == (0, high, low)
-    assert np.array_equal(unchecked, checked)
-    from_zero = np.zeros((3, 6), dtype=np.complex128)
-    events, high, low = decay_steps_in_place(from_zero, decay, drive, target)
-    bound = state_bound(np.abs(decay), np.full(6, modulus))
-    assert max(high, -low) <= bound
-    assert events == 0 or bound > target.state_max
-
-
-def test_steps_in_range_refuses_a_block_that_saturates() -> None:
-    from s5rf_neuro.hardware.neuron import decay_steps_in_place, steps_in_range
-
-    target = dataclasses.replace(LOIHI2, state_bits=12)
-    decay = np.full(2, 0.5 + 0j)
-    drive = np.full((8, 1, 2), 1500 + 1500j)
-    state = np.zeros((1, 2), dtype=np.complex128)
-    assert decay_steps_in_place(state, decay, drive, target)[0] > 0
-    assert not steps_in_range(0.0, 8, float(np.abs(drive).max()), target)
-
-
-@pytest.mark.parametrize("exponent", [-6, 0, 5])
-def test_row_bounds_bound_the_dense_product(exponent: int) -> None:
-    from s5rf_neuro.hardware.neuron import ExactDense, dense_int
-
-    rng = np.random.default_rng(exponent + 10)
-    weight = rng.integers(-128, 128, (7, 9))
-    inputs = rng.integers(0, 4, (50, 9))
-    bounds = ExactDense(weight, exponent).row_bounds
-    product = dense_int(weight, exponent, inputs)
-    assert np.all(np.abs(product) <= bounds * inputs.max() + 1)
-    assert np.all(bounds == np.abs(weight).sum(axis=1) * 2.0**exponent)
+    weight = np.array([[127, -127, 127, -127], [1, 2, 3, 4]])  # largest row sum of magnitudes: 508
+    assert accumulator_dtype(weight, 64) is np.int16  # 32,512
+    assert accumulator_dtype(weight, 65) is np.int32  # 33,020
+    assert accumulator_dtype(weight, 1 << 22) is np.int32
+    assert accumulator_dtype(weight, 1 << 23) is np.int64
+    with pytest.raises(S5RFError, match="overflow the 64-bit sums"):
+        accumulator_dtype(weight, 1 << 60)
+    for largest in (64, 65, 1 << 23):
+        inputs = np.array([[largest, 0, largest, 0], [0, largest, 0, largest]])
+        assert dense_int(weight, -1, inputs).tolist() == [[254 * largest // 2, 4 * largest // 2],
+                                                           [-254 * largest // 2, 6 * largest // 2]]
 
 
 def test_workers_reuse_their_threads_and_agree() -> None:
