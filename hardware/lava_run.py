@@ -37,6 +37,7 @@ from s5rf_neuro.hardware.golden import SimulationResult
 from s5rf_neuro.hardware.lava_builder import LavaNetwork, build_lava
 from s5rf_neuro.hardware.lava_session import lava_session
 from s5rf_neuro.hardware.network import FloatNetwork, IntNetwork, Network, check_inputs
+from s5rf_neuro.hardware.neuron import load_step_loops
 from s5rf_neuro.terminal import show_progress
 
 CHUNK_STEPS = 512
@@ -109,6 +110,8 @@ def run_lava(network: Network, inputs: np.ndarray, backend: str = LAVA_CPU, prog
     score_dtype = np.int64 if fixed else np.float64
     if count == 0 or steps == 0:
         return _empty_result(network, count, steps, score_dtype)
+    if fixed:
+        load_step_loops()
     with lava_session() as session:
         built = build_lava(network, inputs, record_buffer=CHUNK_STEPS // steps + 2)
         session.process = built.readout

@@ -43,6 +43,8 @@ within the state range.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -76,9 +78,13 @@ def shift_constants(target: TargetSpec) -> tuple[float, float]:
     return 2.0 ** -target.decay_bits, offset
 
 
+@functools.lru_cache(maxsize=16)
 def arithmetic(target: TargetSpec) -> np.ndarray:
-    """float64 (4,): the decay shift's (2^−k, offset) (`shift_constants`) and the state range (min, max)."""
-    return np.array([*shift_constants(target), target.state_min, target.state_max], dtype=np.float64)
+    """float64 (4,): the decay shift's (2^−k, offset) (`shift_constants`) and the state range (min, max);
+    read-only (one array per target, shared)."""
+    constants = np.array([*shift_constants(target), target.state_min, target.state_max], dtype=np.float64)
+    constants.flags.writeable = False
+    return constants
 
 
 def accumulator_dtype(weight: np.ndarray, largest_input: int, exponent: int = 0) -> type:
@@ -378,15 +384,11 @@ def int_neuron_step(
     Returns (re', im' as int64, spikes as bool (..., P), saturation events).
     """
     check_exact(target, int(np.max(np.abs(decay_re) + np.abs(decay_im), initial=0)))
-    shape = np.broadcast_shapes(np.shape(re), np.shape(im), np.shape(a_re), np.shape(a_im))
-    neurons = shape[-1] if shape else 1
-    state = np.empty((2,) + shape, dtype=np.float64)
-    state[0], state[1] = re, im
-    state = state.reshape(2, -1, neurons)
-    drive = np.empty((1, state.shape[1], 2 * neurons), dtype=np.float64)
-    drive[0, :, :neurons] = np.broadcast_to(a_re, shape).reshape(-1, neurons)
-    drive[0, :, neurons:] = np.broadcast_to(a_im, shape).reshape(-1, neurons)
-    spikes = np.empty((1,) + state.shape[1:], dtype=np.uint8)
+    parts = _same_shape(re, im, a_re, a_im)
+    shape, neurons = parts[0].shape, parts[0].shape[-1]
+    state = np.stack([part.reshape(-1, neurons) for part in parts[:2]])
+    drive = np.concatenate([part.reshape(1, -1, neurons) for part in parts[2:]], axis=2)
+    spikes = np.empty((1, len(drive[0]), neurons), dtype=np.uint8)
     events = neuron_steps(
         state[0], state[1], drive, _as_float(decay_re, neurons), _as_float(decay_im, neurons), arithmetic(target),
         _as_float(threshold, neurons), spikes,
@@ -403,17 +405,37 @@ def int_readout_step(
     state, a: int64 (..., O); decay: int64 (O,). Returns (y' as int64, saturation events).
     """
     check_exact(target, int(np.max(np.abs(decay), initial=0)))
-    shape = np.broadcast_shapes(np.shape(state), np.shape(a))
-    outputs = shape[-1] if shape else 1
-    y = np.array(np.broadcast_to(state, shape), dtype=np.float64).reshape(-1, outputs)
-    drive = np.array(np.broadcast_to(a, shape), dtype=np.float64).reshape(1, -1, outputs)
-    events = readout_steps(y, drive, _as_float(decay, outputs), arithmetic(target))
+    y, drive = _same_shape(state, a)
+    shape, outputs = y.shape, y.shape[-1]
+    y = y.reshape(-1, outputs).copy()
+    events = readout_steps(y, drive.reshape(1, -1, outputs), _as_float(decay, outputs), arithmetic(target))
     return y.astype(np.int64).reshape(shape), int(events)
 
 
+def _same_shape(*arrays: np.ndarray) -> list[np.ndarray]:
+    """The arrays as float64 of one shape (broadcast only where their shapes differ), at least 1-D."""
+    parts = [np.atleast_1d(np.asarray(array, dtype=np.float64)) for array in arrays]
+    if any(part.shape != parts[0].shape for part in parts):
+        parts = np.broadcast_arrays(*parts)
+    return list(parts)
+
+
+@functools.lru_cache(maxsize=1)
+def load_step_loops() -> None:
+    """Load (or compile) the loops the Lava fixed-point models call, once per process: processes forked
+    afterwards inherit them instead of each loading them again at its first step."""
+    zeros = np.zeros((1, 1), dtype=np.int64)
+    target = TargetSpec(name="load", quantized=True)
+    int_neuron_step(zeros, zeros, zeros, zeros, zeros[0], zeros[0], zeros[0], target)
+    int_readout_step(zeros, zeros, zeros[0], target)
+    state_payload(zeros, target)
+    mixing_neuron_step(zeros, zeros, zeros[0], target)
+
+
 def _as_float(values: np.ndarray, size: int) -> np.ndarray:
-    """values broadcast to a contiguous float64 (size,) array (exact for the integers of a network)."""
-    return np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=np.float64), (size,)))
+    """values as a contiguous float64 (size,) array, broadcast if need be (exact for the integers of a network)."""
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return values if values.shape == (size,) else np.ascontiguousarray(np.broadcast_to(values, (size,)))
 
 
 def state_payload(parts: np.ndarray, target: TargetSpec) -> np.ndarray:
