@@ -348,6 +348,23 @@ def test_accumulator_is_the_narrowest_integer_that_cannot_overflow() -> None:
                                                            [-254 * largest // 2, 6 * largest // 2]]
 
 
+def test_event_driven_sums_of_signed_payloads_equal_python_integers() -> None:
+    """The sums over non-zero inputs only, for signed inputs (a mixing stage's state payloads) and every
+    accumulator width, equal Python's integer sums and floor shifts."""
+    from s5rf_neuro.hardware.neuron import dense_int
+
+    rng = np.random.default_rng(7)
+    for payload_bits in (4, 16, 40):
+        weight = rng.integers(-128, 128, (6, 9))
+        inputs = rng.integers(-(1 << (payload_bits - 1)), 1 << (payload_bits - 1), (5, 9))
+        inputs[rng.random(inputs.shape) < 0.4] = 0
+        for exponent in (-7, 0, 3):
+            expected = [[sum(w * u for w, u in zip(row, sample)) * 2**exponent // 1 if exponent >= 0
+                         else sum(w * u for w, u in zip(row, sample)) // 2**-exponent
+                         for row in weight.tolist()] for sample in inputs.tolist()]
+            assert dense_int(weight, exponent, inputs).tolist() == expected
+
+
 def test_workers_reuse_their_threads_and_agree() -> None:
     import threading
 
