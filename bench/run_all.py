@@ -73,6 +73,7 @@ def machine_description(quick: bool) -> str:
         ("torch", package_version("torch")),
         ("lava-nc", package_version("lava-nc")),
         ("numpy", package_version("numpy")),
+        ("numba", package_version("numba")),
         ("mode", "quick (smoke run, not representative)" if quick else "full"),
     ]
     table = "\n".join(f"| {key} | {value} |" for key, value in rows)
