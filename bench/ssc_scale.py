@@ -15,7 +15,8 @@ layout) it measures, each stage in its own fresh process:
 4. export: `s5rf-export --target loihi2` of that checkpoint (time, model.nir
    size, state headroom per layer, warnings);
 5. golden: the float64 discrete network and the integer network on the whole
-   test split (accuracy, samples/s, saturation events per layer);
+   test split (accuracy, samples/s, saturation events per layer), each timed
+   after a warm-up run on two samples;
 6. lava: Lava's Loihi2SimCfg (fixed_pt) on a few test samples, bit-exact
    against golden, ms per Lava step (marginal: the time of one more sample
    over its steps, so build, compile and start-up are left out).
@@ -233,6 +234,7 @@ def stage_golden(plan: Plan, work: Path, quick: bool) -> dict[str, Any]:
     test = load_split_of(checkpoint, "test")
     out: dict[str, Any] = {"samples": len(test), "pytorch_accuracy": checkpoint.metrics.get("test_accuracy")}
     for name, network in (("float", float_network), ("integer", int_network)):
+        simulate(network, test.inputs[:2])  # warm-up: loads (or, after an upgrade, compiles) the simulator's loops
         wall, cpu = time.perf_counter(), time.process_time()
         result = simulate(network, test.inputs)
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu

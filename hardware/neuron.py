@@ -26,11 +26,16 @@ evaluation, and the floor of a multiplication by 2^−k is the arithmetic shift.
 An input a so large that the sum reaches 2^53 may round, but the result then
 lies far outside the state range and clips to the same bound (and counts the
 same event) as the exact value would. The readout is the same update on real
-numbers. The loops (`neuron_steps`, `state_steps`, `readout_steps`) are
-compiled by numba, run a block of steps over a batch of samples with each
-sample's state kept in cache, and release the GIL; the golden simulator calls
-them on blocks, the Lava models (through `int_neuron_step`,
-`int_readout_step`) one step at a time.
+numbers. Dense sums run in integers, in the narrowest type that cannot
+overflow (`accumulator_dtype`).
+
+The loops are compiled by numba and release the GIL. They are built from row
+updates (`_rotate`, `_add_saturated`, `_fire`, ...) that both callers share:
+the golden simulator's `layer_block` and `readout_block` run a block of
+steps over a batch of samples, each sample's state kept in cache, summing
+per step only the weight rows of non-zero inputs; the Lava models' wrappers
+`int_neuron_step` and `int_readout_step` run one step on the sums Lava's
+`Dense` delivers (`neuron_steps`, `readout_steps`).
 
 A mixing stage (docs/design.md §5b) adds two pieces. A state neuron sends
 each component of its state as a graded spike whose payload is the state's
