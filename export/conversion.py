@@ -93,7 +93,8 @@ def input_format_of(checkpoint: Checkpoint, options: InputOptions,
 
     Real-valued training inputs (a float dtype) make graded inputs, their
     scale from the largest training value unless `options.scale` is given;
-    integer inputs are spikes. With a scale given the data is not read. When
+    integer inputs are spikes. The data is read only to find that scale: not
+    with a scale given, nor for a data set of spikes (`holds_spikes`). When
     the training data (`data_source`, else the recorded one) cannot be loaded
     the model takes spikes, unless a graded option asks for graded inputs.
     Raises `DataError` for graded options on spike data, or training data the
@@ -102,6 +103,14 @@ def input_format_of(checkpoint: Checkpoint, options: InputOptions,
     bits = DEFAULT_INPUT_BITS if options.bits is None else options.bits
     if options.scale is not None:
         return graded_format(None, "--input-scale", bits, options.scale, options.clip), None
+    from s5rf_neuro.data.registry import holds_spikes
+
+    source = data_source if data_source is not None else checkpoint.dataset.recorded_source
+    if source is not None and holds_spikes(source):
+        if options.given:
+            raise DataError(f"--input-bits/--input-clip: the {source.get('kind')} data set holds spikes; "
+                            "graded input options apply to real-valued inputs only")
+        return SPIKE_INPUTS, None
     try:
         train = load_split_of(checkpoint, "train", data_source)
     except DataError as err:

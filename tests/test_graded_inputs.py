@@ -311,6 +311,21 @@ def test_export_input_options_bad_input(digits_checkpoint, tmp_path, capsys, opt
 
 
 
+def test_a_spike_data_set_takes_spikes_without_being_read(digits_checkpoint, tmp_path):
+    """The input kind of a spike-file data set is known from its source: a directory that holds nothing
+    still gives spike inputs, and graded options are refused as for spikes, not for the missing files."""
+    from s5rf_neuro.checkpoint import load_checkpoint
+    from s5rf_neuro.export.conversion import input_format_of
+
+    checkpoint = load_checkpoint(digits_checkpoint)
+    source = {"kind": "shd", "root": str(tmp_path / "empty")}
+    assert input_format_of(checkpoint, InputOptions(), source) == (SPIKE_INPUTS, None)
+    with pytest.raises(DataError, match="the shd data set holds spikes"):
+        input_format_of(checkpoint, InputOptions(bits=4), source)
+    fmt, train = input_format_of(checkpoint, InputOptions(), {"kind": "sdigits"})
+    assert fmt.graded and train is not None
+
+
 def test_report_quantises_and_counts_like_the_other_commands(tmp_path, capsys):
     """A float .nir with graded inputs on the digits data: the report refuses what the payload cannot carry,
     and with clipping in the format counts the clipped values in report.json."""

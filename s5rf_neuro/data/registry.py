@@ -22,6 +22,13 @@ from s5rf_neuro.errors import DataError, S5RFError
 EMBEDDED = ("digits", "sdigits", "psdigits")
 """Kinds built from data shipped with scikit-learn: no data directory."""
 KINDS = EMBEDDED + tuple(spike_files.FILE_SETS)
+REAL_VALUED = ("sdigits", "psdigits")
+"""Kinds whose inputs are real values (graded inputs); every other kind gives spike counts."""
+
+
+def holds_spikes(source: dict) -> bool:
+    """Whether the data set `source` describes gives spike counts, known without loading it."""
+    return source.get("kind") not in REAL_VALUED
 
 
 def resolve_source(source: dict, train: SpikeData | None = None) -> dict:
