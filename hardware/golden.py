@@ -2,7 +2,7 @@
 
 It is the oracle the Lava process models must match bit for bit, and what
 every accuracy figure of an export comes from. An `IntNetwork` runs through
-the compiled integer loops of `hardware.neuron` (`layer_block`,
+the compiled integer loops of `hardware.loops` (`layer_block`,
 `readout_block`), built from the same row updates that the Lava fixed-point
 models call through `int_neuron_step`; a `FloatNetwork` runs in
 float64/complex128 through BLAS products and `float_step_in_place`.
@@ -47,14 +47,7 @@ from tqdm.auto import tqdm
 
 from s5rf_neuro.errors import S5RFError
 from s5rf_neuro.hardware.network import FloatMixing, FloatNetwork, IntMixing, IntNetwork, Network, check_inputs
-from s5rf_neuro.hardware.neuron import (
-    accumulator_dtype,
-    arithmetic,
-    check_exact,
-    float_step_in_place,
-    layer_block,
-    readout_block,
-)
+from s5rf_neuro.hardware.neuron import accumulator_dtype, arithmetic, check_exact, float_step_in_place, loops
 from s5rf_neuro.hardware.target import TargetSpec, input_peaks
 from s5rf_neuro.terminal import show_progress
 
@@ -149,14 +142,14 @@ class _IntLayer(_Layer):
         return np.zeros((2, batch, self.num_neurons) if len(self.decay) == 2 else (batch, self.num_neurons))
 
     def spiking_steps(self, state: np.ndarray, inputs: np.ndarray, spikes: np.ndarray, counts: np.ndarray) -> tuple[int, float]:
-        events, high, low = layer_block(
+        events, high, low = loops().layer_block(
             inputs, self.weight, *self.exponents, *self.decay, self.arithmetic, self.threshold,
             state[0], state[1], spikes, counts, *self.mixing,
         )
         return events, max(high, -low)
 
     def readout_steps(self, state: np.ndarray, inputs: np.ndarray, total: np.ndarray) -> tuple[int, float]:
-        events, high, low = readout_block(inputs, self.weight, *self.exponents, self.decay[0], self.arithmetic, state, total)
+        events, high, low = loops().readout_block(inputs, self.weight, *self.exponents, self.decay[0], self.arithmetic, state, total)
         return events, max(high, -low)
 
 
