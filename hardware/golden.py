@@ -132,7 +132,8 @@ class _IntLayer(_Layer):
         if mixing is None:
             self.mixing = (_NO_MIXING, _NO_MIXING, 0, 0, 0.0)
         else:
-            dtype = accumulator_dtype(np.concatenate([mixing.weight_re, mixing.weight_im]), target.state_payload_max)
+            dtype = accumulator_dtype(np.concatenate([mixing.weight_re, mixing.weight_im]), target.state_payload_max,
+                                      max(mixing.weight_exp_re, mixing.weight_exp_im))
             self.mixing = (
                 np.ascontiguousarray(mixing.weight_re.T, dtype=dtype), np.ascontiguousarray(mixing.weight_im.T, dtype=dtype),
                 mixing.weight_exp_re, mixing.weight_exp_im, 2.0 ** -target.state_payload_shift,
