@@ -7,7 +7,8 @@ arrays in one loop exceed the number of overlap checks it makes, and a
 running maximum is kept per element (`top`, `bottom`) rather than reduced in
 the loop. `layer_block` and `readout_block` are the golden simulator's unit
 of work; `neuron_steps` and `readout_steps` step given sums, for the Lava
-models; all of them are built from the same row updates.
+models; both pairs take each step through the same `state_step` and
+`readout_step`.
 """
 
 from __future__ import annotations
@@ -128,6 +129,25 @@ def mixing_fire(a_re: np.ndarray, a_im: np.ndarray, threshold: np.ndarray, low: 
 
 
 @njit(**_COMPILED)
+def state_step(re: np.ndarray, im: np.ndarray, a_re: np.ndarray, a_im: np.ndarray, c: np.ndarray, s: np.ndarray,
+               arith: np.ndarray, top: np.ndarray, bottom: np.ndarray) -> int:
+    """One integer step of a neuron state row: (re, im) ← sat((shift(c·re − s·im), shift(s·re + c·im)) + (a_re, a_im)).
+
+    arith: `arithmetic`; top, bottom: as in `add_saturated`. Returns the saturation events.
+    """
+    rotate(re, im, c, s, arith[0], arith[1])
+    return add_saturated(re, a_re, arith[2], arith[3], top, bottom) + add_saturated(im, a_im, arith[2], arith[3], top, bottom)
+
+
+@njit(**_COMPILED)
+def readout_step(y: np.ndarray, a: np.ndarray, d: np.ndarray, arith: np.ndarray, top: np.ndarray,
+                 bottom: np.ndarray) -> int:
+    """One integer step of a readout row: y ← sat(shift(d·y) + a). Returns the saturation events."""
+    decay(y, d, arith[0], arith[1])
+    return add_saturated(y, a, arith[2], arith[3], top, bottom)
+
+
+@njit(**_COMPILED)
 def neuron_steps(
     re: np.ndarray, im: np.ndarray, drive: np.ndarray, c: np.ndarray, s: np.ndarray, arith: np.ndarray,
     threshold: np.ndarray, spikes: np.ndarray,
@@ -145,9 +165,7 @@ def neuron_steps(
     for b in range(re.shape[0]):
         x, y = re[b], im[b]
         for t in range(drive.shape[0]):
-            rotate(x, y, c, s, arith[0], arith[1])
-            events += add_saturated(x, drive[t, b, :neurons], arith[2], arith[3], top, bottom)
-            events += add_saturated(y, drive[t, b, neurons:], arith[2], arith[3], top, bottom)
+            events += state_step(x, y, drive[t, b, :neurons], drive[t, b, neurons:], c, s, arith, top, bottom)
             fire(x, threshold, spikes[t, b])
     return events
 
@@ -164,8 +182,7 @@ def readout_steps(y: np.ndarray, drive: np.ndarray, d: np.ndarray, arith: np.nda
     events = 0
     for b in range(y.shape[0]):
         for t in range(drive.shape[0]):
-            decay(y[b], d, arith[0], arith[1])
-            events += add_saturated(y[b], drive[t, b], arith[2], arith[3], top, bottom)
+            events += readout_step(y[b], drive[t, b], d, arith, top, bottom)
     return events
 
 
@@ -204,9 +221,7 @@ def layer_block(
             accumulate(inputs[b, t], weight, acc, active)
             shift_into(acc, 0, exp_re, drive[:neurons])
             shift_into(acc, neurons, exp_im, drive[neurons:])
-            rotate(x, y, c, s, arith[0], arith[1])
-            events += add_saturated(x, drive[:neurons], arith[2], arith[3], top, bottom)
-            events += add_saturated(y, drive[neurons:], arith[2], arith[3], top, bottom)
+            events += state_step(x, y, drive[:neurons], drive[neurons:], c, s, arith, top, bottom)
             if mixing:
                 payload_into(x, payload_scale, payload)
                 accumulate(payload, mixing_re, mixed, active)
@@ -243,8 +258,7 @@ def readout_block(
         for t in range(inputs.shape[1]):
             accumulate(inputs[b, t], weight, acc, active)
             shift_into(acc, 0, exponent, drive)
-            decay(row, d, arith[0], arith[1])
-            events += add_saturated(row, drive, arith[2], arith[3], top, bottom)
+            events += readout_step(row, drive, d, arith, top, bottom)
             for o in range(outputs):
                 sums[o] += np.int64(row[o])
     return events, top.max(), bottom.min()

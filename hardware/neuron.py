@@ -30,8 +30,8 @@ numbers. Dense sums run in integers, in the narrowest type that cannot
 overflow (`accumulator_dtype`).
 
 The loops (`hardware/loops.py`) are compiled by numba and release the GIL.
-They are built from row updates (`rotate`, `add_saturated`, `fire`, ...)
-that both callers share: the golden simulator's `layer_block` and
+Both callers take each step through the same row updates (`state_step`,
+`readout_step`, `fire`, ...): the golden simulator's `layer_block` and
 `readout_block` run a block of steps over a batch of samples, each sample's
 state kept in cache, summing per step only the weight rows of non-zero
 inputs; the Lava models' wrappers here, `int_neuron_step` and
