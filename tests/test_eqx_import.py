@@ -15,20 +15,11 @@ from s5rf_neuro.checkpoint import load_checkpoint
 from s5rf_neuro.commands.import_reference import main as import_main
 from s5rf_neuro.errors import FormatError
 from s5rf_neuro.reference import load_reference
-
-H, P, O, L = 5, 8, 3, 3
-
+from test_reference import H, L, O, P, hand_built
 
 def reference_params(rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """Parameters in the `.npz` layout, float32 as JAX keeps them."""
-    params = {}
-    for i in range(L):
-        params[f"dense_layers.{i}.B"] = rng.normal(scale=3.0, size=(P, H if i == 0 else P, 2))
-        params[f"neuron_layers.{i}.Lambda"] = np.stack([np.log(rng.uniform(0.05, 1.0, P)), rng.normal(scale=2, size=P)], -1)
-        params[f"neuron_layers.{i}.log_step"] = np.log(rng.uniform(0.05, 0.8, (P, 1)))
-    params["output_dense.B"] = rng.normal(size=(O, P, 2))
-    params["li.tau"] = rng.normal(size=O)
-    return {key: value.astype(np.float32) for key, value in params.items()}
+    """Parameters in the `.npz` layout (`hand_built`), float32 as JAX keeps them."""
+    return {key: value.astype(np.float32) for key, value in hand_built(rng).items()}
 
 
 def eqx_leaves(params: dict[str, np.ndarray], step_rescale: float = 1.0, apply_skip: bool = True) -> list:
