@@ -150,16 +150,21 @@ def handles_sigterm(process: subprocess.Popen) -> bool:
     return bool(caught & (1 << (signal.SIGTERM - 1)))
 
 
-def started_for(seconds: float):
-    """`seconds` after the command started (before it, Python itself is still loading the command)."""
+def holding_for(condition, seconds: float):
+    """A readiness test: `seconds` after `condition(process)` first held."""
     first: list[float] = []
 
     def ready(process: subprocess.Popen) -> bool:
-        if not first and handles_sigterm(process):
+        if not first and condition(process):
             first.append(time.monotonic())
         return bool(first) and time.monotonic() - first[0] >= seconds
 
     return ready
+
+
+def started_for(seconds: float):
+    """`seconds` after the command started (before it, Python itself is still loading the command)."""
+    return holding_for(handles_sigterm, seconds)
 
 
 def lava_started(process: subprocess.Popen) -> bool:
@@ -174,14 +179,7 @@ def lava_running(process: subprocess.Popen) -> bool:
 
 def running_for(seconds: float):
     """Lava has been running `seconds` since its shared memory appeared."""
-    first: list[float] = []
-
-    def ready(process: subprocess.Popen) -> bool:
-        if not first and lava_running(process):
-            first.append(time.monotonic())
-        return bool(first) and time.monotonic() - first[0] >= seconds
-
-    return ready
+    return holding_for(lava_running, seconds)
 
 
 def assert_clean_interruption(outcome: Outcome, prog: str, signum: int) -> None:
